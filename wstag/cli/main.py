@@ -1,0 +1,22 @@
+"""The `wstag` command: a thin Typer layer over the library."""
+
+from __future__ import annotations
+
+import typer
+
+from wstag.cli import data
+
+app = typer.Typer(help="Weakly-supervised text-to-audio grounding.", no_args_is_help=True)
+app.add_typer(data.app, name="data")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    from wstag import __version__
+
+    typer.echo(__version__)
+
+
+if __name__ == "__main__":
+    app()

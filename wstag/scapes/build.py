@@ -1,0 +1,213 @@
+"""Build a benchmark corpus (presets tiny/small/full) from the sound bank.
+
+Output, per split: `audio/*.flac` (10 s, 32 kHz mono), `captions.csv` (AudioCaps
+columns), `labels.json` (AudioGrounding v2 with segments: evaluation only) and
+`weak.json` (phrases the parser extracts from the captions, no segments: what
+weakly-supervised training reads). The build is deterministic: a clip's RNG is seeded
+by (seed, split, index), so the same seed and bank give byte-identical files, and the
+printed content hash says so. The corpus is written to a temporary folder and renamed
+into place when complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from wstag.audio.io import load_audio, write_flac
+from wstag.data.atomic import atomic_open
+from wstag.data.audiocaps import CaptionRow, write_captions_csv
+from wstag.data.audiogrounding import write_v2
+from wstag.data.records import Clip
+from wstag.data.weak_labels import captions_to_weak_clips
+from wstag.errors import ConfigError
+from wstag.scapes.bank import SAMPLE_RATE, SPLITS, Recording, SoundBank
+from wstag.scapes.captions import write_caption
+from wstag.scapes.mixing import Composer, MixConfig, render
+
+PRESETS: dict[str, dict[str, int]] = {
+    "tiny": {"train": 48, "val": 16, "test": 24},
+    "small": {"train": 2000, "val": 200, "test": 400},
+    "full": {"train": 20000, "val": 1000, "test": 2000},
+}
+COMPLETE_MARKER = "corpus.json"
+
+
+def preset_sizes(preset: str) -> dict[str, int]:
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[preset]
+
+
+def split_recordings(bank: SoundBank, split: str) -> list[Recording]:
+    """A split's recordings; a class with no recording of its own in val borrows train's."""
+    recs = bank.in_split(split)
+    if split == "val":
+        have = {r.class_name for r in recs}
+        recs += [r for r in bank.in_split("train") if r.class_name not in have]
+    return recs
+
+
+# --- worker side: each process loads bank audio once --------------------------------
+_BANK_ROOT: Path | None = None
+_COMPOSERS: dict[str, Composer] = {}
+
+
+@lru_cache(maxsize=None)
+def _load_cached(path: str) -> np.ndarray:
+    return load_audio(path, SAMPLE_RATE)
+
+
+def _load(rec: Recording) -> np.ndarray:
+    assert _BANK_ROOT is not None
+    return _load_cached(str(_BANK_ROOT / rec.path))
+
+
+def _init_worker(bank_root: Path, composers: dict[str, Composer]) -> None:
+    global _BANK_ROOT
+    _BANK_ROOT = bank_root
+    _COMPOSERS.update(composers)
+
+
+@dataclass(frozen=True)
+class _Job:
+    split: str
+    index: int
+    seed: int
+    audio_path: str
+    config: MixConfig
+
+
+def _render_clip(job: _Job) -> tuple[Clip, str]:
+    rng = np.random.default_rng([job.seed, SPLITS.index(job.split), job.index])
+    events = _COMPOSERS[job.split].compose(rng)
+    audio = render(events, _load, job.config)
+    clip = write_caption(rng, events, Path(job.audio_path).name, job.config.duration)
+    write_flac(job.audio_path, audio, SAMPLE_RATE)
+    digest = hashlib.sha256(np.round(audio * 32767).astype(np.int16).tobytes()).hexdigest()
+    return clip, digest
+
+
+# --- statistics ------------------------------------------------------------------------
+def split_statistics(clips: list[Clip]) -> dict:
+    phrases = [(c, p) for c in clips for p in c.phrases]
+    short = [p for c, p in phrases if p.is_short(c.duration or 10.0)]
+    overlap = 0
+    for c in clips:
+        fg = [p for p, k in zip(c.phrases, c.extra["phrase_classes"]) if k != c.extra.get("background")]
+        spans = [(s.onset, s.offset) for p in fg for s in p.segments or ()]
+        owners = [i for i, p in enumerate(fg) for _ in p.segments or ()]
+        if any(owners[i] != owners[j] and spans[i][0] < spans[j][1] and spans[j][0] < spans[i][1]
+               for i in range(len(spans)) for j in range(i + 1, len(spans))):
+            overlap += 1
+    n_fg = [sum(1 for k in c.extra["phrase_classes"] if k != c.extra.get("background")) for c in clips]
+    return {
+        "clips": len(clips),
+        "phrases": len(phrases),
+        "classes": len({k for c in clips for k in c.extra["phrase_classes"]}),
+        "short_share": round(len(short) / max(len(phrases), 1), 3),
+        "segments_per_phrase": round(float(np.mean([len(p.segments or ()) for _, p in phrases])), 2),
+        "foreground_events_per_clip": round(float(np.mean(n_fg)), 2),
+        "clips_with_2plus_events": round(sum(n >= 2 for n in n_fg) / max(len(clips), 1), 3),
+        "clips_with_overlapping_events": round(overlap / max(len(clips), 1), 3),
+        "background_captioned_share": round(
+            sum(c.extra["background_captioned"] for c in clips) / max(sum(c.extra["background"] is not None for c in clips), 1), 3),
+    }
+
+
+@dataclass(frozen=True)
+class CorpusInfo:
+    path: Path
+    preset: str
+    seed: int
+    content_hash: str
+    bank_hash: str
+    stats: dict[str, dict]
+    reused: bool = False
+
+
+def _read_info(path: Path) -> CorpusInfo | None:
+    marker = path / COMPLETE_MARKER
+    if not marker.is_file():
+        return None
+    try:
+        d = json.loads(marker.read_text())
+        return CorpusInfo(path, d["preset"], d["seed"], d["content_hash"], d["bank_hash"], d["stats"], reused=True)
+    except (json.JSONDecodeError, KeyError):
+        return None
+
+
+def build_corpus(
+    bank: SoundBank,
+    preset: str,
+    out: Path,
+    seed: int = 0,
+    config: MixConfig | None = None,
+    workers: int = 2,
+    progress: Callable[..., Iterable] | None = None,
+    force: bool = False,
+) -> CorpusInfo:
+    """Build (or reuse) the corpus for ``preset`` in ``out``."""
+    sizes = preset_sizes(preset)
+    config = config or MixConfig()
+    wrap = progress or (lambda it, **kw: it)
+    out = Path(out)
+    existing = _read_info(out)
+    if existing and not force:
+        if (existing.preset, existing.seed, existing.bank_hash) == (preset, seed, bank.content_hash):
+            return existing
+        raise ConfigError(
+            f"{out}: holds a different corpus (preset {existing.preset}, seed {existing.seed}); "
+            "choose another --out or pass --force"
+        )
+    if out.exists() and not existing and any(out.iterdir()) and not force:
+        raise ConfigError(f"{out}: folder exists and is not a wstag corpus; choose another --out")
+    tmp = out.with_name(f".{out.name}.partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    classes = bank.table.by_name()
+    stats, digests = {}, []
+    composers = {split: Composer(classes, split_recordings(bank, split), config) for split in SPLITS}
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(bank.root, composers)) as pool:
+        for split in SPLITS:
+            n = sizes[split]
+            (tmp / split / "audio").mkdir(parents=True)
+            jobs = [
+                _Job(split, i, seed, str(tmp / split / "audio" / f"{split}_{i:05d}.flac"), config)
+                for i in range(n)
+            ]
+            results = list(wrap(pool.map(_render_clip, jobs, chunksize=16), total=n, desc=f"building {split}"))
+            clips = [clip for clip, _ in results]
+            digests += [d for _, d in results]
+            rows = [CaptionRow(audiocap_id=str(i), youtube_id=c.audio_id.rsplit(".", 1)[0], start_time=0.0, caption=c.caption)
+                    for i, c in enumerate(clips)]
+            clips = [replace(c, audiocap_id=str(i)) for i, c in enumerate(clips)]
+            write_v2(clips, tmp / split / "labels.json")
+            write_captions_csv(rows, tmp / split / "captions.csv")
+            weak = captions_to_weak_clips(rows, audio_id_fn=lambda r: f"{r.youtube_id}.flac", skip_empty=True)
+            write_v2([replace(w, duration=config.duration) for w in weak], tmp / split / "weak.json")
+            stats[split] = split_statistics(clips)
+    h = hashlib.sha256()
+    for split in SPLITS:
+        for name in ("labels.json", "captions.csv", "weak.json"):
+            h.update((tmp / split / name).read_bytes())
+    h.update("".join(digests).encode())
+    info = {
+        "preset": preset, "seed": seed, "sizes": sizes, "bank_hash": bank.content_hash,
+        "content_hash": h.hexdigest()[:16], "mix_config": asdict(config), "stats": stats,
+    }
+    with atomic_open(tmp / COMPLETE_MARKER) as fh:
+        json.dump(info, fh, indent=1)
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+    return CorpusInfo(out, preset, seed, info["content_hash"], bank.content_hash, stats)

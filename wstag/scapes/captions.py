@@ -1,0 +1,101 @@
+"""AudioCaps-style captions for composed clips, with exact phrase token spans.
+
+Events are described in temporal order, joined by the connectives real captions use
+and the phrase parser splits on ("followed by", "while", "as", "and", "with",
+", then"). Phrase variants are drawn at random, sometimes with a non-acoustic modifier
+("in the distance", "several times") that is part of the caption but not of the
+phrase, as in AudioGrounding. A bed left out of the caption is simply not mentioned.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from wstag.data.records import Clip, Phrase, Segment
+from wstag.scapes.mixing import PlacedEvent
+from wstag.text.tokenize import tokenize
+
+SEQUENTIAL = ("followed by", ", then", "and then", "followed by", "after which")
+OVERLAPPING = ("while", "as", "and", "with", "as")
+BED_JOIN = ("while", "as", "with", "and")
+MODIFIERS = ("in the distance", "loudly", "nearby", "softly", "briefly")
+REPEAT_MODIFIERS = ("several times", "repeatedly", "twice")
+BED_MODIFIERS = ("in the background", "in the background", "nearby")
+P_MODIFIER = 0.2
+P_BED_FIRST = 0.3
+
+
+def _pick(rng: np.random.Generator, items: tuple[str, ...] | list[str]) -> str:
+    return items[int(rng.integers(len(items)))]
+
+
+def _phrase_text(rng: np.random.Generator, ev: PlacedEvent) -> tuple[str, str]:
+    """A phrase variant and an optional modifier that follows it in the caption."""
+    phrase = _pick(rng, ev.sound_class.phrases_for(ev.gender))
+    modifier = ""
+    if rng.random() < P_MODIFIER:
+        if ev.is_background:
+            modifier = _pick(rng, BED_MODIFIERS)
+        elif len(ev.segments) > 1 and rng.random() < 0.5:
+            modifier = _pick(rng, REPEAT_MODIFIERS)
+        else:
+            modifier = _pick(rng, MODIFIERS)
+    return phrase, modifier
+
+
+def write_caption(
+    rng: np.random.Generator, events: list[PlacedEvent], audio_id: str, duration: float
+) -> Clip:
+    """Caption the captioned events of a clip; every phrase carries its segments."""
+    fg = sorted((e for e in events if not e.is_background), key=lambda e: (e.first_onset, e.sound_class.name))
+    bed = next((e for e in events if e.is_background and e.captioned), None)
+    # (connective before it, event) in caption order
+    order: list[tuple[str, PlacedEvent]] = []
+    for i, ev in enumerate(fg):
+        if i == 0:
+            order.append(("", ev))
+            continue
+        prev = fg[i - 1]
+        join = SEQUENTIAL if ev.first_onset >= prev.last_offset else OVERLAPPING
+        order.append((_pick(rng, join), ev))
+    if bed is not None:
+        if not order:
+            order.append(("", bed))
+        elif rng.random() < P_BED_FIRST:
+            order[0] = (_pick(rng, BED_JOIN), order[0][1])
+            order.insert(0, ("", bed))
+        else:
+            order.append((_pick(rng, BED_JOIN), bed))
+
+    tokens: list[str] = []
+    pieces: list[str] = []
+    phrases: list[Phrase] = []
+    classes: list[str] = []
+    for connective, ev in order:
+        if connective:
+            pieces.append(connective)
+            tokens += tokenize(connective)
+        text, modifier = _phrase_text(rng, ev)
+        ptoks = tokenize(text)
+        start = len(tokens)
+        tokens += ptoks
+        phrases.append(Phrase(" ".join(ptoks), start, len(tokens) - 1,
+                              tuple(Segment(a, b) for a, b in ev.segments)))
+        classes.append(ev.sound_class.name)
+        pieces.append(text)
+        if modifier:
+            pieces.append(modifier)
+            tokens += tokenize(modifier)
+    caption = " ".join(pieces).replace(" ,", ",")
+    caption = caption[:1].upper() + caption[1:]
+    if tokenize(caption) != tokens:  # the caption must tokenise to the spans we recorded
+        raise AssertionError(f"caption {caption!r} tokenises differently from its pieces")
+    bed_any = next((e for e in events if e.is_background), None)
+    extra = {
+        "phrase_classes": classes,
+        "classes_present": sorted({e.sound_class.name for e in events}),
+        "background": bed_any.sound_class.name if bed_any else None,
+        "background_captioned": bool(bed is not None),
+    }
+    return Clip(audio_id=audio_id, caption=caption, tokens=tuple(tokens), phrases=tuple(phrases),
+                duration=duration, extra=extra)

@@ -1,0 +1,139 @@
+"""Rule-based extraction of sound-event phrases from a caption (paper IV, Alg. 1-2 line 1).
+
+Phrase-level WSTAG trains on the phrases of each caption, and is evaluated on phrases
+that human annotators marked in AudioGrounding. The annotators' convention, read off
+AudioGrounding v1 (see :mod:`wstag.text.agreement`), is simple: a phrase is a maximal
+run of content words. Connectives ("and", "followed by", "while", "as", "then", ...),
+prepositions, pronouns, numerals, adverbs of manner or place ("loudly", "nearby"),
+punctuation and possessive clitics are never part of a phrase; they separate phrases.
+"a man speaks loudly in the background , followed by two dogs barking" gives
+"a man speaks" and "dogs barking".
+
+The rules are word lists (module constants below) plus three small steps:
+split on the separator words, trim trailing modifiers ("blows hard", "is present"),
+and drop runs that describe no sound ("the background", a lone "the").
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from wstag.data.records import Phrase
+from wstag.text.tokenize import tokenize
+
+#: Words that join clauses or events: always a phrase boundary, never in a phrase.
+CONNECTIVES = frozenset(
+    "and or but & then while as followed with before after when during until than like "
+    "also alongside amid amidst among together which that who whom whose if because "
+    "whilst meanwhile plus".split()
+)
+
+#: Prepositions and verb particles: boundaries ("speaking in a foreign language" gives
+#: "speaking" and "a foreign language"; "revs up" gives "revs").
+PREPOSITIONS = frozenset(
+    "by in of on to at into onto from over under through throughout against for near "
+    "across about between above below behind beneath beside besides via without within "
+    "toward towards upon around along up down off out away back past inside outside "
+    "underneath beyond".split()
+)
+
+#: Pronouns and possessives: the annotators kept only the nouns they stand beside.
+PRONOUNS = frozenset(
+    "it its it's itself they them their theirs themselves he him his himself she her "
+    "hers herself we us our you your i me my each this these those there what".split()
+)
+
+#: Number words: "two men speak" is annotated "men speak".
+NUMERALS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve twenty hundred".split()
+)
+
+#: Adverbs not ending in -ly (those are caught by the suffix rule below).
+ADVERBS = frozenset(
+    "very again once twice thrice nearby present together far farther further later "
+    "still just somewhat really not also well super most afar soon now then even quite "
+    "too rather almost constantly".split()
+)
+
+#: Words ending in -ly that are not adverbs, or that the annotators kept ("briefly").
+LY_KEPT = frozenset(
+    "briefly fly butterfly dragonfly firefly reply family belly jelly assembly supply "
+    "rally bully ugly early lily holy silly curly jolly lovely elderly friendly "
+    "monthly weekly daily chilly hilly bubbly wobbly".split()
+)
+
+#: Punctuation and clitics that separate phrases (the tokeniser splits "man's").
+SEPARATOR_TOKENS = frozenset({",", ";", ":", "-", "--", "'", "'s", "n't", "/"})
+
+#: Auxiliaries and modals: kept inside a phrase ("a dog is barking") but modals split
+#: ("birds can be heard" gives "birds" and "be heard").
+MODALS = frozenset("can could may might will would should must".split())
+
+#: Words dropped from the end of a phrase but kept inside one: "wind blows hard" vs
+#: "a hard surface", "a dog is barking" vs "a whining sound is present".
+TRAILING_MODIFIERS = frozenset(
+    "hard fast idle loud louder quiet quieter closer close little more high low "
+    "is are was were be being been".split()
+)
+
+#: Whole runs that name no sound: "in the background" is not an event.
+NON_EVENT_RUNS = frozenset({("the", "background")})
+
+#: Determiners: a run made only of these is dropped.
+DETERMINERS = frozenset("a an the some any another other several multiple many few".split())
+
+
+def is_separator(token: str) -> bool:
+    """True if ``token`` can never be part of a phrase."""
+    if token in LY_KEPT:
+        return False
+    return (
+        token in CONNECTIVES
+        or token in PREPOSITIONS
+        or token in PRONOUNS
+        or token in NUMERALS
+        or token in ADVERBS
+        or token in MODALS
+        or token in SEPARATOR_TOKENS
+        or token.isdigit()
+        or (len(token) > 4 and token.endswith("ly"))
+        or not any(c.isalnum() for c in token)
+    )
+
+
+def _trim(tokens: Sequence[str], start: int, end: int) -> tuple[int, int] | None:
+    """Shrink the inclusive run [start, end]; None if nothing acoustic is left."""
+    while end >= start and (tokens[end] in TRAILING_MODIFIERS or tokens[end] in DETERMINERS):
+        end -= 1
+    if end < start:
+        return None
+    run = tuple(tokens[start : end + 1])
+    if run in NON_EVENT_RUNS or all(t in DETERMINERS for t in run):
+        return None
+    return start, end
+
+
+def extract_phrases(caption_or_tokens: str | Sequence[str]) -> list[Phrase]:
+    """The sound-event phrases of a caption, in caption order, without segments.
+
+    Give a caption string (tokenised with :func:`wstag.text.tokenize.tokenize`) or its
+    tokens; ``start_index``/``end_index`` are inclusive indices into those tokens.
+    """
+    if isinstance(caption_or_tokens, str):
+        tokens = tokenize(caption_or_tokens)
+    else:
+        tokens = [t.lower() for t in caption_or_tokens]
+    phrases = []
+    start = None
+    for i, tok in enumerate([*tokens, ","]):
+        if not is_separator(tok):
+            if start is None:
+                start = i
+            continue
+        if start is not None:
+            span = _trim(tokens, start, i - 1)
+            if span is not None:
+                s, e = span
+                phrases.append(Phrase(" ".join(tokens[s : e + 1]), s, e))
+            start = None
+    return phrases
