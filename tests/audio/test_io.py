@@ -147,7 +147,7 @@ def test_truncated_wav(tmp_path):
     _raises(path, lambda p: list(iter_audio_blocks(p, 0.25)), path, match="truncated")
 
 
-@pytest.mark.parametrize("fmt", ["flac", "mp3"])
+@pytest.mark.parametrize("fmt", ["flac", "mp3", "ogg"])
 def test_truncated_compressed(tmp_path, fmt):
     path = tmp_path / f"cut.{fmt}"
     sf.write(path, np.random.default_rng(1).uniform(-0.5, 0.5, 64000), 32000)
@@ -155,8 +155,8 @@ def test_truncated_compressed(tmp_path, fmt):
     path.write_bytes(data[: len(data) // 2])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _raises(path, load_audio, path)
-        _raises(path, lambda p: list(iter_audio_blocks(p, 0.5)), path)
+        _raises(path, load_audio, path, match="truncated")
+        _raises(path, lambda p: list(iter_audio_blocks(p, 0.5)), path, match="truncated")
 
 
 def test_zero_length_audio(tmp_path):
@@ -176,6 +176,14 @@ def test_non_finite_samples(tmp_path, bad):
     msg = _raises(path, load_audio, path, match="NaN or infinite")
     assert "0.500 s" in msg
     _raises(path, lambda p: list(iter_audio_blocks(p, 0.25)), path, match="NaN or infinite")
+
+
+def test_non_finite_sample_position_when_streaming(tmp_path):
+    x = np.zeros(44100 * 4, np.float32)
+    x[44100 * 3] = np.nan  # past the first read chunk
+    path = tmp_path / "late.wav"
+    sf.write(path, x, 44100, subtype="FLOAT")
+    _raises(path, lambda p: list(iter_audio_blocks(p, 1.0)), path, match="(3.000 s)")
 
 
 def test_validate_waveform():
@@ -247,7 +255,8 @@ def test_write_flac_round_trip(tmp_path):
     x = _sine(440, 1.0, 32000)
     path = write_flac(tmp_path / "sub" / "out.flac", x, 32000)
     info = sf.info(path)
-    assert (info.format, info.subtype, info.samplerate, info.frames) == ("FLAC", "PCM_16", 32000, 32000)
+    got = (info.format, info.subtype, info.samplerate, info.frames)
+    assert got == ("FLAC", "PCM_16", 32000, 32000)
     np.testing.assert_allclose(load_audio(path), x, atol=1 / 32768)
     assert os.listdir(path.parent) == ["out.flac"]  # no temporary left behind
 

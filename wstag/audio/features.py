@@ -54,14 +54,19 @@ class LogMel(nn.Module):
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         if audio.ndim != 2:
             raise ValueError(f"LogMel expects (batch, n_samples), got shape {tuple(audio.shape)}")
-        spec = torch.stft(
-            audio.float(), n_fft=self.n_fft, hop_length=self.hop, win_length=self.n_fft,
-            window=self.window, center=True, pad_mode="constant", return_complex=True,
-        )  # (B, n_fft // 2 + 1, T)
-        power = spec.real.square() + spec.imag.square()  # (B, F, T)
-        mel = torch.matmul(self.mel_fb, power)  # (B, n_mels, T)
-        db = 10.0 * torch.log10(torch.clamp(mel, min=self.amin))  # ref = 1.0, no top_db
-        return db.transpose(1, 2)  # (B, T, n_mels)
+        # Always float32, even under mixed precision: mel power of a loud sound exceeds
+        # float16's range (65504) and bfloat16 would cost ~0.1 dB.
+        with torch.autocast(device_type=audio.device.type, enabled=False):
+            spec = torch.stft(
+                audio.float(), n_fft=self.n_fft, hop_length=self.hop, win_length=self.n_fft,
+                window=self.window.float(), center=True, pad_mode="constant",
+                return_complex=True,
+            )  # (B, n_fft // 2 + 1, T)
+            power = spec.real.square() + spec.imag.square()  # (B, F, T)
+            mel = torch.matmul(self.mel_fb.float(), power)  # (B, n_mels, T)
+            db = 10.0 * torch.log10(torch.clamp(mel, min=self.amin))  # ref = 1.0, no top_db
+        out = db.transpose(1, 2)  # (B, T, n_mels)
+        return out.to(audio.dtype) if audio.is_floating_point() else out
 
     def extra_repr(self) -> str:
         return (

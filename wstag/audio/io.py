@@ -6,10 +6,12 @@ downmixed by the mean over channels and resampled with soxr 'HQ'. libsndfile's o
 exceptions never escape; each error names the file and says what is wrong with it.
 
 Truncated files are the subtle case. libsndfile quietly shortens a WAV whose data chunk
-runs past the end of the file, so we read the RIFF header ourselves; FLAC and others
-either raise while decoding or deliver fewer frames than their header promised, and we
-compare the two. MP3 headers only estimate the length, so a small shortfall is allowed
-there (a cut of less than about 1 % of an MP3 goes unnoticed).
+runs past the end of the file, so we read the RIFF header ourselves; it likewise takes
+an Ogg file's length from its last complete page, so we check that the last page is
+whole. FLAC and MP3 either raise while decoding or deliver fewer frames than their
+header promised, and we compare the two. MP3 headers may only estimate the length, so
+a small shortfall is allowed there: an MP3 that lost only its last 1 % (at least four
+MPEG frames, 0.1 s at 44.1 kHz) goes unnoticed.
 """
 
 from __future__ import annotations
@@ -68,12 +70,13 @@ class AudioBlock(NamedTuple):
 
 
 def validate_waveform(
-    audio: np.ndarray, name: str, *, sample_rate: int | None = None
+    audio: np.ndarray, name: str, *, sample_rate: int | None = None, offset: int = 0
 ) -> np.ndarray:
     """Check a waveform is 1-D, non-empty and finite; return it as float32.
 
     ``name`` (a file name, or a description) goes into the message, so the user knows
-    which input is bad; ``sample_rate``, when given, lets it say where in seconds.
+    which input is bad; ``sample_rate``, when given, lets it say where in seconds, and
+    ``offset`` is the file position of ``audio[0]`` when checking a streamed block.
     """
     audio = np.asarray(audio)
     if audio.ndim != 1:
@@ -85,7 +88,7 @@ def validate_waveform(
     audio = audio.astype(np.float32, copy=False)
     finite = np.isfinite(audio)
     if not finite.all():
-        first = int(np.argmin(finite))
+        first = offset + int(np.argmin(finite))
         where = f"sample {first}"
         if sample_rate:
             where += f" ({first / sample_rate:.3f} s)"
@@ -108,8 +111,11 @@ def _sndfile_problem(path: Path, err: Exception) -> AudioError:
     """Turn a soundfile/libsndfile exception into one line naming the file."""
     detail = getattr(err, "error_string", "") or str(err)
     detail = " ".join(detail.split()).rstrip(".")
-    if "not recognised" in detail.lower() or "unknown format" in detail.lower():
+    low = detail.lower()
+    if "not recognised" in low or "unknown format" in low:
         return AudioError(f"{path}: not an audio file soundfile can read ({detail})")
+    if "not a regular file" in low:  # libsndfile's words when mpg123 finds no stream
+        return AudioError(f"{path}: not a readable audio file (no valid audio stream found)")
     return AudioError(f"{path}: unreadable, truncated or corrupt audio file ({detail})")
 
 
@@ -152,11 +158,39 @@ def _wav_declared_frames(path: Path) -> int | None:
                 fh.seek(size + (size % 2), os.SEEK_CUR)
 
 
-def _declared_frames(path: Path, f: sf.SoundFile) -> int:
+def _ogg_cut_off(path: Path) -> bool:
+    """True if the file's last Ogg page runs past its end (a file cut mid-page).
+
+    libsndfile takes an Ogg file's length from its last complete page, so a cut file
+    reads as a shorter (or empty) valid one. Walking the page headers costs a few
+    reads per page. A cut exactly on a page boundary stays invisible.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        pos = 0
+        while pos < size:
+            fh.seek(pos)
+            head = fh.read(27)
+            if head[:4] != b"OggS"[: len(head)]:
+                return False  # trailing bytes that are no page: not a cut, not our concern
+            if len(head) < 27:
+                return True
+            lacing = fh.read(head[26])
+            if len(lacing) < head[26]:
+                return True
+            pos += 27 + head[26] + sum(lacing)
+        return pos > size
+
+
+def _check_container(path: Path, f: sf.SoundFile) -> int:
+    """Check what the header alone can tell about truncation; return declared frames."""
     if f.format in ("WAV", "WAVEX"):
         declared = _wav_declared_frames(path)
         if declared is not None:
+            _check_complete(path, f.format, declared, f.frames)  # f.frames = what is there
             return declared
+    if f.format == "OGG" and _ogg_cut_off(path):
+        raise AudioError(f"{path}: truncated audio file (its last Ogg page is cut off)")
     return f.frames
 
 
@@ -181,9 +215,7 @@ def audio_info(path: str | os.PathLike) -> AudioInfo:
     """
     path = Path(path)
     with _open(path) as f:
-        declared = _declared_frames(path, f)
-        if f.format in ("WAV", "WAVEX"):
-            _check_complete(path, f.format, declared, f.frames)
+        declared = _check_container(path, f)
         return AudioInfo(
             sample_rate=int(f.samplerate),
             channels=int(f.channels),
@@ -208,7 +240,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int = DEFAULT_SAMPLE_RATE) 
     _check_rate(sample_rate)
     path = Path(path)
     with _open(path) as f:
-        declared = _declared_frames(path, f)
+        declared = _check_container(path, f)
         rate, fmt = int(f.samplerate), f.format
         try:
             data = f.read(dtype="float32", always_2d=True)  # (frames, channels)
@@ -256,12 +288,9 @@ def iter_audio_blocks(
     hop = block - overlap
     path = Path(path)
     name = str(path)
-
     with _open(path) as f:
-        declared = _declared_frames(path, f)
+        declared = _check_container(path, f)
         rate, fmt = int(f.samplerate), f.format
-        if f.format in ("WAV", "WAVEX"):
-            _check_complete(path, fmt, declared, f.frames)
         stream = (
             soxr.ResampleStream(rate, sample_rate, 1, dtype="float32", quality=RESAMPLE_QUALITY)
             if rate != sample_rate
@@ -282,8 +311,7 @@ def iter_audio_blocks(
             n_read += len(data)
             mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
             if len(mono):
-                validate_waveform(mono, f"{name} (near {(n_read - len(mono)) / rate:.1f} s)",
-                                  sample_rate=rate)
+                validate_waveform(mono, name, sample_rate=rate, offset=n_read - len(mono))
             if stream is not None:
                 mono = stream.resample_chunk(mono, last=finished)
             if len(mono):
