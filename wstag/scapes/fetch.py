@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
@@ -260,7 +261,7 @@ def fetch_pypi_package(
         wheel_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=wheel_dir, prefix=".download-") as tmp:
             proc = subprocess.run(
-                ["python3", "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+                [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
                  "-d", tmp, f"{package}=={version}"],
                 capture_output=True, text=True,
             )

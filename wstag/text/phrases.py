@@ -39,8 +39,8 @@ PREPOSITIONS = frozenset(
 
 #: Pronouns and possessives: the annotators kept only the nouns they stand beside.
 PRONOUNS = frozenset(
-    "it its it's itself they them their theirs themselves he him his himself she her "
-    "hers herself we us our you your i me my each this these those there what".split()
+    "it its itself they them their theirs themselves he him his himself she her hers "
+    "herself we us our you your i me my each all both this these those there what".split()
 )
 
 #: Number words: "two men speak" is annotated "men speak".
@@ -48,11 +48,11 @@ NUMERALS = frozenset(
     "one two three four five six seven eight nine ten eleven twelve twenty hundred".split()
 )
 
-#: Adverbs not ending in -ly (those are caught by the suffix rule below).
+#: Adverbs not ending in -ly (those are caught by the suffix rule), and "present"
+#: ("a hum is present" is annotated "a hum").
 ADVERBS = frozenset(
-    "very again once twice thrice nearby present together far farther further later "
-    "still just somewhat really not also well super most afar soon now then even quite "
-    "too rather almost constantly".split()
+    "very again once twice thrice nearby present far farther further later still just "
+    "somewhat really not well super most afar soon now even quite too rather almost".split()
 )
 
 #: Words ending in -ly that are not adverbs, or that the annotators kept ("briefly").

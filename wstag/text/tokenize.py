@@ -14,6 +14,8 @@ dropped; we drop them too (periods, ``!``, ``?``, quotes, brackets).
 
 from __future__ import annotations
 
+import functools
+
 from nltk.tokenize import TreebankWordTokenizer
 
 _TREEBANK = TreebankWordTokenizer()
@@ -24,10 +26,16 @@ DROPPED_TOKENS = frozenset({".", "..", "...", "!", "?", "``", "''", '"', "(", ")
 
 def tokenize(caption: str) -> list[str]:
     """Lower-case and split ``caption`` into AudioGrounding-style tokens."""
+    return list(_tokenize(caption))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _tokenize(caption: str) -> tuple[str, ...]:
+    # Cached: readers tokenise the same short phrases ("a man speaks") thousands of times.
     tokens = []
     for tok in _TREEBANK.tokenize(caption.lower()):
         if tok in DROPPED_TOKENS:
             continue
         # Treebank only splits the caption's final period; "barks. a dog" keeps "barks.".
         tokens.append(tok.rstrip(".") or tok)
-    return tokens
+    return tuple(tokens)

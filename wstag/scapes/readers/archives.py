@@ -41,7 +41,9 @@ def iter_archive(path: str | os.PathLike) -> Iterator[tuple[str, bytes]]:
     path = Path(path)
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
-        raise FetchError(f"{path}: unknown archive type {path.suffix!r} (expected one of {sorted(_READERS)})")
+        raise FetchError(
+            f"{path}: unknown archive type {path.suffix!r} (expected one of {sorted(_READERS)})"
+        )
     return reader(path)
 
 
@@ -69,7 +71,7 @@ def extract_archive(path: str | os.PathLike, dest_dir: str | os.PathLike) -> lis
         members = [(e.file_name, e.wav) for e in entries]
     else:
         entries = []
-        members = [(name, data) for name, data in iter_archive(path) if has_suffix(name, MEMBER_SUFFIXES)]
+        members = [(n, d) for n, d in iter_archive(path) if has_suffix(n, MEMBER_SUFFIXES)]
     written: list[Path] = []
     for name, data in members:
         out = root.joinpath(*safe_member_path(name, path).parts)

@@ -90,7 +90,9 @@ def _ar_members(fh: IO[bytes], deb_path: Path) -> list[_ArMember]:
     file_size = os.fstat(fh.fileno()).st_size
     magic = fh.read(len(AR_MAGIC))
     if magic != AR_MAGIC:
-        raise FetchError(f"{deb_path}: not a Debian package (starts with {magic[:8]!r}, not an ar archive)")
+        raise FetchError(
+            f"{deb_path}: not a Debian package (starts with {magic[:8]!r}, not an ar archive)"
+        )
     members, pos = [], len(AR_MAGIC)
     while pos < file_size:
         fh.seek(pos)
@@ -147,7 +149,7 @@ def _open_tar(deb_path: Path, prefix: str) -> Iterator[tuple[tarfile.TarFile, IO
     with fh:
         members = _ar_members(fh, deb_path)
         if not members or members[0].name != "debian-binary":
-            raise FetchError(f"{deb_path}: not a Debian package (first member is not debian-binary)")
+            raise FetchError(f"{deb_path}: not a Debian package (no leading debian-binary)")
         found = [m for m in members if m.name.startswith(prefix + ".tar")]
         if not found:
             raise FetchError(f"{deb_path}: no {prefix}.tar.* member")
@@ -183,12 +185,16 @@ def _tar_members(
         yield info, safe_member_path(info.name, deb_path)
 
 
+def _corrupt_at(deb_path: Path, info: tarfile.TarInfo, exc: BaseException) -> FetchError:
+    return FetchError(f"{deb_path}: truncated or corrupt tarball at {info.name!r}: {exc}")
+
+
 def _read_member(tar: tarfile.TarFile, info: tarfile.TarInfo, deb_path: Path) -> bytes:
     try:
         fobj = tar.extractfile(info)
         return fobj.read() if fobj is not None else b""
     except _READ_ERRORS as exc:
-        raise FetchError(f"{deb_path}: truncated or corrupt data tarball at {info.name!r}: {exc}") from None
+        raise _corrupt_at(deb_path, info, exc) from None
 
 
 def _wanted(path: PurePosixPath, suffixes: tuple[str, ...], copyright: bool) -> bool:
@@ -215,7 +221,10 @@ def _iter_entries(
 
 
 def iter_deb_members(
-    deb_path: str | os.PathLike, suffixes: tuple[str, ...] = DEFAULT_SUFFIXES, *, copyright: bool = True
+    deb_path: str | os.PathLike,
+    suffixes: tuple[str, ...] = DEFAULT_SUFFIXES,
+    *,
+    copyright: bool = True,
 ) -> Iterator[tuple[PurePosixPath, bytes]]:
     """Yield ``(relative path, bytes)`` of regular files in ``data.tar`` with these suffixes.
 
@@ -277,7 +286,7 @@ def verify_deb(deb_path: str | os.PathLike) -> None:
                     while fobj is not None and fobj.read(_CHUNK):
                         pass
                 except _READ_ERRORS as exc:
-                    raise FetchError(f"{deb_path}: truncated or corrupt data tarball at {info.name!r}: {exc}") from None
+                    raise _corrupt_at(deb_path, info, exc) from None
         try:  # drain the end padding so the compressed stream's end marker is checked too
             while stream.read(_CHUNK):
                 pass

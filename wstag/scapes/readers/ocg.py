@@ -48,7 +48,9 @@ def _decompress(path: Path) -> bytes:
         raise FetchError(f"{path}: truncated or corrupt C4Group gzip stream: {exc}") from None
 
 
-def _iter_group(buf: CheckedBuffer, base: int, size: int, prefix: str, depth: int) -> Iterator[tuple[str, bytes]]:
+def _iter_group(
+    buf: CheckedBuffer, base: int, size: int, prefix: str, depth: int
+) -> Iterator[tuple[str, bytes]]:
     """Yield the files of the group stored in ``buf[base : base + size]``."""
     if depth > MAX_DEPTH:
         raise buf.fail(f"groups nested deeper than {MAX_DEPTH} at {prefix!r}")
@@ -59,19 +61,18 @@ def _iter_group(buf: CheckedBuffer, base: int, size: int, prefix: str, depth: in
     (count,) = CheckedBuffer(header, buf.source, buf.what).unpack("<i", 36, "entry count")
     data_start = HEADER_SIZE + ENTRY_SIZE * count
     if count < 0 or data_start > len(group):
-        raise buf.fail(f"group {prefix or '/'} claims {count} entries, more than fit in {len(group)} bytes")
+        raise buf.fail(f"group {prefix or '/'} claims {count} entries; {len(group)} bytes hold fewer")
+    table = CheckedBuffer(group, buf.source, buf.what)
     for i in range(count):
         entry = HEADER_SIZE + ENTRY_SIZE * i
         name_raw = bytes(group[entry : entry + NAME_SIZE]).split(b"\x00", 1)[0]
-        _packed, is_child, length, _reserved, offset = CheckedBuffer(group, buf.source, buf.what).unpack(
-            "<5i", entry + NAME_SIZE, "entry fields"
-        )
+        _packed, is_child, length, _reserved, offset = table.unpack("<5i", entry + NAME_SIZE, "entry")
         name = name_raw.decode("utf-8", "replace")
         if "/" in name:
             raise buf.fail(f"entry name {name!r} in group {prefix or '/'} contains '/'")
         member = str(safe_member_path(prefix + name, buf.source))
         if offset < 0 or length < 0 or data_start + offset + length > len(group):
-            raise buf.fail(f"entry {member!r} (offset {offset}, size {length}) lies outside its group")
+            raise buf.fail(f"entry {member!r} (offset {offset}, size {length}) is outside its group")
         start = base + data_start + offset
         if is_child:
             yield from _iter_group(buf, start, length, member + "/", depth + 1)

@@ -45,7 +45,7 @@ class _Rcc:
         self.buf = CheckedBuffer(data, path, "Qt resource file")
         magic = bytes(data[:4])
         if magic != RCC_MAGIC:
-            raise FetchError(f"{path}: not a Qt resource file (starts with {magic!r}, expected b'qres')")
+            raise FetchError(f"{path}: not a Qt resource file (starts with {magic!r}, not b'qres')")
         self.version, self.tree, self.data, self.names = self.buf.unpack(">4I", 4, "header")
         if self.version not in (1, 2, 3):
             raise self.buf.fail(f"unsupported version {self.version} (expected 1-3)")
@@ -54,7 +54,9 @@ class _Rcc:
     def node(self, index: int) -> tuple[int, int, int, int]:
         """(name offset, flags, a, b): a, b = child count, first child index for a
         directory; country/language, data offset for a file."""
-        return self.buf.unpack(">IHII", self.tree + index * self.node_size, f"tree node {index}")
+        offset = self.tree + index * self.node_size
+        self.buf.slice(offset, self.node_size, f"tree node {index}")  # whole node, mtime included
+        return self.buf.unpack(">IHII", offset, f"tree node {index}")
 
     def name(self, offset: int) -> str:
         (length,) = self.buf.unpack(">H", self.names + offset, "name length")
@@ -75,7 +77,9 @@ class _Rcc:
             except zlib.error as exc:
                 raise self.buf.fail(f"bad zlib data in member {member!r}: {exc}") from None
             if len(out) != expected:
-                raise self.buf.fail(f"member {member!r} inflates to {len(out)} bytes, header says {expected}")
+                raise self.buf.fail(
+                    f"member {member!r} inflates to {len(out)} bytes, header says {expected}"
+                )
             return out
         return raw
 

@@ -1,0 +1,70 @@
+"""The tiny corpus built from the real sound bank: formats, statistics, determinism."""
+
+import csv
+import json
+
+import pytest
+import soundfile as sf
+
+from wstag.data.audiogrounding import read_v2
+from wstag.errors import ConfigError
+from wstag.scapes.build import COMPLETE_MARKER, build_corpus, preset_sizes
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def tiny(sound_bank, tmp_path_factory):
+    out = tmp_path_factory.mktemp("corpus") / "tiny"
+    return build_corpus(sound_bank, "tiny", out, seed=3)
+
+
+def test_tiny_corpus_layout_and_labels(tiny):
+    sizes = preset_sizes("tiny")
+    for split, n in sizes.items():
+        folder = tiny.path / split
+        clips = read_v2(folder / "labels.json", require_segments=True)
+        assert len(clips) == n
+        with open(folder / "captions.csv") as fh:
+            rows = list(csv.DictReader(fh))
+        assert [r["caption"] for r in rows] == [c.caption for c in clips]
+        assert set(rows[0]) == {"audiocap_id", "youtube_id", "start_time", "caption"}
+        weak = read_v2(folder / "weak.json")
+        assert all(p.segments is None for c in weak for p in c.phrases)
+        for c in clips[:5]:
+            info = sf.info(folder / "audio" / c.audio_id)
+            assert (info.samplerate, info.channels, info.frames) == (32000, 1, 320000)
+            assert info.format == "FLAC"
+            assert all(0 <= s.onset < s.offset <= 10.0 for p in c.phrases for s in p.segments)
+    assert (tiny.path / COMPLETE_MARKER).is_file()
+
+
+def test_tiny_corpus_statistics_are_sane(tiny):
+    test = tiny.stats["test"]
+    assert test["clips"] == preset_sizes("tiny")["test"]
+    assert test["phrases"] >= test["clips"]
+    assert 0.2 <= test["short_share"] <= 0.85
+    assert test["clips_with_2plus_events"] >= 0.5
+
+
+def test_same_seed_same_hash_and_bytes(sound_bank, tiny, tmp_path):
+    again = build_corpus(sound_bank, "tiny", tmp_path / "again", seed=3)
+    assert again.content_hash == tiny.content_hash
+    assert (again.path / "test" / "labels.json").read_bytes() == (tiny.path / "test" / "labels.json").read_bytes()
+    name = "test_00000.flac"
+    assert (again.path / "test" / "audio" / name).read_bytes() == (tiny.path / "test" / "audio" / name).read_bytes()
+
+
+def test_other_seed_other_hash(sound_bank, tiny, tmp_path):
+    assert build_corpus(sound_bank, "tiny", tmp_path / "s4", seed=4).content_hash != tiny.content_hash
+
+
+def test_existing_corpus_is_reused_or_refused(sound_bank, tiny):
+    assert build_corpus(sound_bank, "tiny", tiny.path, seed=3).reused
+    with pytest.raises(ConfigError, match="different corpus"):
+        build_corpus(sound_bank, "tiny", tiny.path, seed=5)
+
+
+def test_unknown_preset_is_a_clear_error(sound_bank, tmp_path):
+    with pytest.raises(ConfigError, match="unknown preset 'huge'"):
+        build_corpus(sound_bank, "huge", tmp_path / "x")
