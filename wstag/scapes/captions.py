@@ -3,7 +3,7 @@
 Events are described in temporal order, joined by the connectives real captions use
 and the phrase parser splits on ("followed by", "while", "as", "and", "with",
 ", then"). Phrase variants are drawn at random, sometimes with a non-acoustic modifier
-("in the distance", "several times") that is part of the caption but not of the
+("loudly", "several times") that is part of the caption but not of the
 phrase, as in AudioGrounding. A bed left out of the caption is simply not mentioned.
 """
 
@@ -18,7 +18,7 @@ from wstag.text.tokenize import tokenize
 SEQUENTIAL = ("followed by", ", then", "and then", "followed by", "after which")
 OVERLAPPING = ("while", "as", "and", "with", "as")
 BED_JOIN = ("while", "as", "with", "and")
-MODIFIERS = ("in the distance", "loudly", "nearby", "softly", "briefly")
+MODIFIERS = ("loudly", "nearby", "softly", "briefly")
 REPEAT_MODIFIERS = ("several times", "repeatedly", "twice")
 BED_MODIFIERS = ("in the background", "in the background", "nearby")
 P_MODIFIER = 0.2

@@ -12,6 +12,14 @@ punctuation and possessive clitics are never part of a phrase; they separate phr
 The rules are word lists (module constants below) plus three small steps:
 split on the separator words, trim trailing modifiers ("blows hard", "is present"),
 and drop runs that describe no sound ("the background", a lone "the").
+
+What the v1 annotators did, and so we do: every "and" splits, even inside an event
+("barking and howling"; none of 3,088 "and"s is inside a human phrase); a preposition's
+object is its own phrase ("in the distance" gives "the distance"); "briefly" and
+"several times" stay in the phrase. Quirks not modelled: "an adult female speaks" is
+annotated "an adult" + "female speaks", "a train horn blows" often "a train" +
+"horn blows". Agreement: 94.8 % of train and 91.6 % of val human phrases exactly,
+99.3 % / 99.6 % inside a parser phrase.
 """
 
 from __future__ import annotations
@@ -52,21 +60,24 @@ NUMERALS = frozenset(
 #: ("a hum is present" is annotated "a hum").
 ADVERBS = frozenset(
     "very again once twice thrice nearby present far farther further later still just "
-    "somewhat really not well super most afar soon now even quite too rather almost".split()
+    "somewhat really not only well super most afar soon now even quite too rather almost"
+    .split()
 )
 
-#: Words ending in -ly that are not adverbs, or that the annotators kept ("briefly").
+#: Words of five letters or more ending in -ly that are not adverbs, or that the
+#: annotators kept anyway ("a whistle blows briefly").
 LY_KEPT = frozenset(
-    "briefly fly butterfly dragonfly firefly reply family belly jelly assembly supply "
-    "rally bully ugly early lily holy silly curly jolly lovely elderly friendly "
-    "monthly weekly daily chilly hilly bubbly wobbly".split()
+    "briefly butterfly dragonfly firefly reply family belly jelly assembly supply rally "
+    "bully early silly curly jolly lovely elderly friendly monthly weekly daily chilly "
+    "hilly bubbly wobbly".split()
 )
 
-#: Punctuation and clitics that separate phrases (the tokeniser splits "man's").
-SEPARATOR_TOKENS = frozenset({",", ";", ":", "-", "--", "'", "'s", "n't", "/"})
+#: Clitics the tokeniser splits off ("a man's voice" is annotated "a man" and "voice").
+#: Punctuation tokens (no letter or digit) are separators too.
+CLITICS = frozenset({"'s", "n't", "'re", "'ve", "'ll", "'d", "'m"})
 
-#: Auxiliaries and modals: kept inside a phrase ("a dog is barking") but modals split
-#: ("birds can be heard" gives "birds" and "be heard").
+#: Modals split ("birds can be heard" gives "birds" and "be heard"); auxiliaries stay
+#: inside a phrase ("a dog is barking") and are only trimmed from its end.
 MODALS = frozenset("can could may might will would should must".split())
 
 #: Words dropped from the end of a phrase but kept inside one: "wind blows hard" vs
@@ -79,7 +90,8 @@ TRAILING_MODIFIERS = frozenset(
 #: Whole runs that name no sound: "in the background" is not an event.
 NON_EVENT_RUNS = frozenset({("the", "background")})
 
-#: Determiners: a run made only of these is dropped.
+#: Determiners: trimmed from a phrase's end ("tires squeal a little"), so a run made
+#: only of them disappears.
 DETERMINERS = frozenset("a an the some any another other several multiple many few".split())
 
 
@@ -94,7 +106,7 @@ def is_separator(token: str) -> bool:
         or token in NUMERALS
         or token in ADVERBS
         or token in MODALS
-        or token in SEPARATOR_TOKENS
+        or token in CLITICS
         or token.isdigit()
         or (len(token) > 4 and token.endswith("ly"))
         or not any(c.isalnum() for c in token)
@@ -107,8 +119,7 @@ def _trim(tokens: Sequence[str], start: int, end: int) -> tuple[int, int] | None
         end -= 1
     if end < start:
         return None
-    run = tuple(tokens[start : end + 1])
-    if run in NON_EVENT_RUNS or all(t in DETERMINERS for t in run):
+    if tuple(tokens[start : end + 1]) in NON_EVENT_RUNS:
         return None
     return start, end
 

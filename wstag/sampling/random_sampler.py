@@ -1,0 +1,37 @@
+"""Random negative sampling: phrases drawn from other captions (paper IV, the baseline).
+
+Phrase-level WSTAG needs negative phrases, or the model learns to answer 1 for every
+query. The simplest source is the phrases of other captions; some of them describe
+sounds that are in fact present (false negatives), which the similarity- and
+clustering-based samplers of Alg. 1 and 2 reduce.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+
+
+class RandomNegativeSampler:
+    """Draw ``n - len(positives)`` distinct phrases from the pool, none equal to a positive."""
+
+    def __init__(self, phrase_pool: Iterable[str]):
+        self.pool = sorted(set(phrase_pool))
+        if not self.pool:
+            raise ValueError("the phrase pool is empty: no training phrases to sample negatives from")
+
+    def sample(self, positives: Sequence[str], n_total: int, rng: np.random.Generator) -> list[str]:
+        want = max(0, n_total - len(positives))
+        banned = set(positives)
+        out: list[str] = []
+        seen: set[str] = set()
+        # Rejection sampling: positives are a handful in a pool of hundreds or more.
+        for _ in range(20 * want + 20):
+            if len(out) == want:
+                break
+            p = self.pool[int(rng.integers(len(self.pool)))]
+            if p not in banned and p not in seen:
+                out.append(p)
+                seen.add(p)
+        return out

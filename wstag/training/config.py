@@ -1,0 +1,166 @@
+"""Experiment configuration: one YAML per paper row, validated when loaded.
+
+A YAML file has three sections: `model` (handed to the model factory, which checks
+it), `training` and `sampling` (checked here). Unknown keys, wrong types and bad
+values fail at load time with the file and key named. `key=value` overrides from the
+command line use dotted paths (`training.max_epochs=5`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from wstag.errors import ConfigError
+
+REGIMES = ("phrase_level", "sentence_level", "sstag", "self_supervised")
+SAMPLING = ("random", "similarity", "clustering")
+POOLINGS = ("mean", "max", "linear_softmax", "exp_softmax")
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    regime: str = "phrase_level"
+    audio_pooling: str = "linear_softmax"
+    text_pooling: str = "mean"  # sentence-level only
+    margin: float = 1.0  # sentence-level ranking loss
+    n_phrases: int = 32
+    batch_size: int = 32
+    lr: float = 1e-3
+    lr_factor: float = 0.1
+    lr_patience: int = 3
+    max_epochs: int = 100
+    early_stop_patience: int = 10
+    grad_clip: float = 1.0
+    num_workers: int = 1
+    seed: int = 0
+    max_minutes: float | None = None  # wall-clock budget (the CPU demo)
+    train_fraction: float = 1.0  # SSTAG on a tenth of the clips, as the paper's AudioGrounding
+    teacher: str | None = None  # self-supervision: the teacher's model folder
+
+    def validate(self, where: str) -> "TrainingConfig":
+        def bad(key: str, why: str) -> None:
+            raise ConfigError(f"{where}: training.{key} {why}")
+
+        if self.regime not in REGIMES:
+            bad("regime", f"must be one of {REGIMES}, got {self.regime!r}")
+        if self.audio_pooling not in POOLINGS:
+            bad("audio_pooling", f"must be one of {POOLINGS}, got {self.audio_pooling!r}")
+        if self.text_pooling not in ("mean", "sum"):
+            bad("text_pooling", f"must be 'mean' or 'sum', got {self.text_pooling!r}")
+        for key in ("n_phrases", "batch_size", "max_epochs", "early_stop_patience", "lr_patience"):
+            if getattr(self, key) < 1:
+                bad(key, f"must be >= 1, got {getattr(self, key)}")
+        if not 0 < self.lr < 1:
+            bad("lr", f"must be in (0, 1), got {self.lr}")
+        if not 0 < self.train_fraction <= 1:
+            bad("train_fraction", f"must be in (0, 1], got {self.train_fraction}")
+        if self.num_workers < 0:
+            bad("num_workers", f"must be >= 0, got {self.num_workers}")
+        if self.regime == "self_supervised" and not self.teacher:
+            bad("teacher", "is required for self-supervision (the trained model folder)")
+        return self
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    strategy: str = "random"
+    threshold: float = 0.5  # Alg. 1 tau
+    batch: int = 64  # Alg. 1 candidate batch b
+    n_clusters: int = 32  # Alg. 2
+    clustering: str = "kmeans"
+
+    def validate(self, where: str) -> "SamplingConfig":
+        if self.strategy not in SAMPLING:
+            raise ConfigError(f"{where}: sampling.strategy must be one of {SAMPLING}, got {self.strategy!r}")
+        if self.strategy != "random":
+            raise ConfigError(f"{where}: sampling.strategy {self.strategy!r} is not implemented yet (only 'random')")
+        return self
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    name: str
+    model: dict[str, Any] = field(default_factory=lambda: {"preset": "cpu"})
+    training: TrainingConfig = TrainingConfig()
+    sampling: SamplingConfig = SamplingConfig()
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _coerce(value: str) -> Any:
+    """Parse an override value the way YAML would (numbers, booleans, null, lists)."""
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str], where: str) -> dict[str, Any]:
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"{where}: override {item!r} must look like section.key=value")
+        key, value = item.split("=", 1)
+        parts = key.strip().split(".")
+        node = data
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{where}: override {key!r}: {p!r} is not a section")
+        node[parts[-1]] = _coerce(value)
+    return data
+
+
+def _section(cls, raw: Any, name: str, where: str):
+    if raw is None:
+        return cls()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: section {name!r} must be a mapping")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(raw) - set(fields)
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys in {name!r}: {sorted(unknown)} (allowed: {sorted(fields)})")
+    defaults = cls()
+    for key, value in raw.items():
+        expected = type(getattr(defaults, key))
+        if getattr(defaults, key) is None or value is None:
+            continue
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            raw[key] = float(value)
+        elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+            raise ConfigError(f"{where}: {name}.{key} must be {expected.__name__}, got {value!r}")
+    return cls(**raw).validate(where)
+
+
+def parse_experiment(data: Any, where: str, overrides: list[str] | None = None) -> ExperimentConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping with model, training and sampling sections")
+    data = apply_overrides(dict(data), overrides or [], where)
+    unknown = set(data) - {"name", "model", "training", "sampling", "description"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown top-level keys {sorted(unknown)}")
+    model = data.get("model") or {"preset": "cpu"}
+    if not isinstance(model, dict):
+        raise ConfigError(f"{where}: section 'model' must be a mapping")
+    return ExperimentConfig(
+        name=str(data.get("name") or Path(where).stem),
+        model=model,
+        training=_section(TrainingConfig, data.get("training"), "training", where),
+        sampling=_section(SamplingConfig, data.get("sampling"), "sampling", where),
+    )
+
+
+def load_experiment(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    return parse_experiment(data, str(path), overrides)

@@ -1,0 +1,107 @@
+"""Phrase-level training data: a clip's features with n phrases and their clip labels.
+
+Each item holds the caption's phrases (label 1) and negatives drawn by a sampler
+(label 0) up to n = 32 (paper IV). Only weak labels are read: the clips passed in
+have no segments. Negatives are redrawn every epoch (seeded by seed, epoch, index).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from wstag.data.feature_cache import FeatureStore
+from wstag.data.records import Clip
+from wstag.text.vocabulary import Vocabulary
+
+
+class NegativeSampler(Protocol):
+    def sample(self, positives: Sequence[str], n_total: int, rng: np.random.Generator) -> list[str]: ...
+
+
+@dataclass
+class PhraseItem:
+    features: np.ndarray  # (T, 64)
+    phrases: list[str]
+    labels: np.ndarray  # (N,)
+
+
+class PhraseLevelDataset(Dataset):
+    def __init__(
+        self,
+        clips: Sequence[Clip],
+        features: FeatureStore,
+        vocab: Vocabulary,
+        sampler: NegativeSampler,
+        n_phrases: int = 32,
+        seed: int = 0,
+    ):
+        for c in clips:
+            if any(p.segments is not None for p in c.phrases):
+                raise ValueError(f"clip {c.audio_id}: weak training must not see segments")
+        self.clips = [c for c in clips if c.phrases]
+        self.features = features
+        self.vocab = vocab
+        self.sampler = sampler
+        self.n_phrases = n_phrases
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, index: int) -> dict:
+        clip = self.clips[index]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        positives = list(dict.fromkeys(p.text for p in clip.phrases))[: self.n_phrases]
+        negatives = self.sampler.sample(positives, self.n_phrases, rng)
+        phrases = positives + negatives
+        labels = np.array([1.0] * len(positives) + [0.0] * len(negatives), dtype=np.float32)
+        return {
+            "features": self.features[clip.audio_id],
+            "tokens": [self.vocab.encode(p) for p in phrases],
+            "labels": labels,
+        }
+
+
+def pad_phrase_tokens(token_lists: Sequence[Sequence[Sequence[int]]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad (B clips x N_b phrases x L words) -> tokens (B, N, L), lengths (B, N); padded phrases have length 0."""
+    b = len(token_lists)
+    n = max((len(t) for t in token_lists), default=0)
+    length = max((len(p) for t in token_lists for p in t), default=1)
+    tokens = torch.zeros(b, n, max(length, 1), dtype=torch.long)
+    lengths = torch.zeros(b, n, dtype=torch.long)
+    for i, phrases in enumerate(token_lists):
+        for j, ids in enumerate(phrases):
+            tokens[i, j, : len(ids)] = torch.as_tensor(ids, dtype=torch.long)
+            lengths[i, j] = len(ids)
+    return tokens, lengths
+
+
+def pad_features(features: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad a list of (T_i, F) arrays -> (B, T, F) and lengths (B,)."""
+    t = max(f.shape[0] for f in features)
+    out = torch.zeros(len(features), t, features[0].shape[1])
+    for i, f in enumerate(features):
+        out[i, : f.shape[0]] = torch.from_numpy(np.asarray(f, dtype=np.float32))
+    return out, torch.tensor([f.shape[0] for f in features], dtype=torch.long)
+
+
+def collate_phrase_batch(items: list[dict]) -> dict[str, torch.Tensor]:
+    feats, feat_lengths = pad_features([it["features"] for it in items])
+    tokens, token_lengths = pad_phrase_tokens([it["tokens"] for it in items])
+    labels = torch.zeros(tokens.shape[:2])
+    for i, it in enumerate(items):
+        labels[i, : len(it["labels"])] = torch.from_numpy(it["labels"])
+    return {
+        "features": feats,  # (B, T, 64)
+        "feature_lengths": feat_lengths,  # (B,)
+        "tokens": tokens,  # (B, N, L)
+        "token_lengths": token_lengths,  # (B, N)
+        "labels": labels,  # (B, N)
+        "phrase_mask": token_lengths > 0,  # (B, N)
+    }
