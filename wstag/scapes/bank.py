@@ -122,6 +122,7 @@ def _process_file(args: tuple[ResolvedFile, str]) -> tuple[dict, np.ndarray] | s
     if file.spec.span:
         a, b = (int(t * SAMPLE_RATE) for t in file.spec.span)
         audio = audio[a:b]
+    audio = audio - np.mean(audio)  # some recordings carry a DC offset that would hide the active span
     peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
     if peak < 1e-4:
         return f"skipped {file.source}: silent"

@@ -1,0 +1,275 @@
+"""The CRNN audio encoder of paper Table I (SPEC 1): log-mel -> one embedding per 40 ms.
+
+mel BatchNorm -> SpecAugment (training) -> 4 conv blocks of (conv3x3 -> BN -> ReLU) x 2,
+each followed by avg + max pooling ((2,2), (2,2), (1,2), (1,2) in (time, freq)) and
+dropout -> mean over frequency -> dropout -> FC + ReLU -> BiGRU.
+
+Padding never leaks into valid frames (in eval mode): padded time steps are zeroed
+before every convolution, so a clip padded in a batch sees exactly the zeros a clip on
+its own sees from the convolution's padding; each time pooling keeps
+``floor(length / 2)`` frames (what the clip alone would give); the BiGRU runs on packed
+sequences, so its backward direction starts at each clip's last valid frame. In
+training mode BatchNorm's batch statistics still include padded positions (they are
+zeros after masking); that only shifts the normalisation slightly and is the usual
+practice.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from wstag.audio.features import SpecAugment
+from wstag.errors import ConfigError
+
+#: (time, freq) pooling after each conv block (Table I); time pools multiply to 4.
+BLOCK_POOLS: tuple[tuple[int, int], ...] = ((2, 2), (2, 2), (1, 2), (1, 2))
+TIME_DOWNSAMPLE = 4
+
+
+@dataclass(frozen=True)
+class CRNNConfig:
+    """Sizes of the audio encoder (config section ``audio_encoder``); defaults = Table I."""
+
+    n_mels: int = 64
+    channels: tuple[int, int, int, int] = (64, 128, 256, 512)
+    embed_dim: int = 512  # the FC before the GRU
+    gru_hidden: int = 256  # per direction; the output embedding is 2 * gru_hidden
+    block_dropout: float = 0.2
+    frame_dropout: float = 0.5
+    specaugment: bool = True
+    specaug_time_width: int = 64
+    specaug_time_stripes: int = 2
+    specaug_freq_width: int = 8
+    specaug_freq_stripes: int = 2
+    pretrained: str | None = None  # checkpoint loaded into this encoder by build_model
+    pretrained_strict: bool = True  # False: load the matching keys, keep the rest random
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "channels", tuple(self.channels))
+        _check_config(self)
+
+    @property
+    def out_dim(self) -> int:
+        """Size of each output frame embedding (BiGRU: both directions)."""
+        return 2 * self.gru_hidden
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["channels"] = list(self.channels)
+        return d
+
+
+def _check_config(cfg: CRNNConfig) -> None:
+    where = "audio_encoder"
+    ch = cfg.channels
+    if len(ch) != len(BLOCK_POOLS) or not all(_is_int(c) and c > 0 for c in ch):
+        raise ConfigError(f"{where}.channels must be {len(BLOCK_POOLS)} positive integers, got {list(ch)}")
+    if not _is_int(cfg.n_mels) or cfg.n_mels < 16:
+        raise ConfigError(f"{where}.n_mels must be an integer >= 16 (frequency is pooled by 16), "
+                          f"got {cfg.n_mels!r}")
+    for name in ("embed_dim", "gru_hidden"):
+        value = getattr(cfg, name)
+        if not _is_int(value) or value <= 0:
+            raise ConfigError(f"{where}.{name} must be a positive integer, got {value!r}")
+    for name in ("block_dropout", "frame_dropout"):
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise ConfigError(f"{where}.{name} must be a number in [0, 1), got {value!r}")
+    for name in ("specaug_time_width", "specaug_time_stripes", "specaug_freq_width", "specaug_freq_stripes"):
+        value = getattr(cfg, name)
+        if not _is_int(value) or value < 0:
+            raise ConfigError(f"{where}.{name} must be an integer >= 0, got {value!r}")
+    for name in ("specaugment", "pretrained_strict"):
+        if not isinstance(getattr(cfg, name), bool):
+            raise ConfigError(f"{where}.{name} must be true or false, got {getattr(cfg, name)!r}")
+    if cfg.pretrained is not None and not isinstance(cfg.pretrained, (str, os.PathLike)):
+        raise ConfigError(f"{where}.pretrained must be a path or null, got {cfg.pretrained!r}")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+CRNN_FIELDS = frozenset(f.name for f in fields(CRNNConfig))
+
+
+def length_mask(lengths: torch.Tensor, size: int) -> torch.Tensor:
+    """(B,) lengths -> (B, size) bool, True on the first ``lengths[b]`` steps."""
+    return torch.arange(size, device=lengths.device)[None, :] < lengths[:, None]
+
+
+class ConvBlock(nn.Module):
+    """(conv3x3 -> BN -> ReLU) x 2, then avg + max pooling and dropout."""
+
+    def __init__(self, c_in: int, c_out: int, pool: tuple[int, int], dropout: float) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)  # BN supplies the bias
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.pool = pool
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, pad: torch.Tensor | None) -> torch.Tensor:
+        """x (B, C_in, T, F), zero on padded steps; pad (B, 1, T, 1) bool or None (no padding)."""
+        x = F.relu(self.bn1(self.conv1(x)))  # (B, C_out, T, F)
+        if pad is not None:
+            x = x.masked_fill(pad, 0.0)  # the second conv must see zeros past the end
+        x = F.relu(self.bn2(self.conv2(x)))
+        x = F.avg_pool2d(x, self.pool) + F.max_pool2d(x, self.pool)  # (B, C_out, T/pt, F/pf)
+        return self.dropout(x)
+
+
+class CRNN(nn.Module):
+    """Log-mel (B, T, n_mels) + valid lengths -> (B, T // 4, 2 * gru_hidden) + lengths."""
+
+    time_downsample = TIME_DOWNSAMPLE
+
+    def __init__(self, config: CRNNConfig = CRNNConfig()) -> None:
+        super().__init__()
+        self.config = config
+        self.mel_bn = nn.BatchNorm1d(config.n_mels)
+        self.spec_augment = (
+            SpecAugment(config.specaug_time_width, config.specaug_time_stripes,
+                        config.specaug_freq_width, config.specaug_freq_stripes)
+            if config.specaugment else nn.Identity()
+        )
+        c_in = (1, *config.channels[:-1])
+        self.blocks = nn.ModuleList(
+            ConvBlock(ci, co, pool, config.block_dropout)
+            for ci, co, pool in zip(c_in, config.channels, BLOCK_POOLS)
+        )
+        self.frame_dropout = nn.Dropout(config.frame_dropout)
+        self.fc = nn.Linear(config.channels[-1], config.embed_dim)
+        self.gru = nn.GRU(config.embed_dim, config.gru_hidden, batch_first=True, bidirectional=True)
+
+    @property
+    def out_dim(self) -> int:
+        return self.config.out_dim
+
+    def output_lengths(self, feat_lengths: torch.Tensor) -> torch.Tensor:
+        """Valid output frames per clip: ``n_feature_frames // 4`` (the FrameGrid rule)."""
+        return torch.div(feat_lengths, self.time_downsample, rounding_mode="floor")
+
+    def forward(
+        self, feats: torch.Tensor, feat_lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """feats (B, T, n_mels), feat_lengths (B,) -> (emb (B, T // 4, D), out_lengths (B,)).
+
+        Embeddings at padded output frames are 0.
+        """
+        if feats.ndim != 3 or feats.shape[2] != self.config.n_mels:
+            raise ValueError(f"CRNN expects log-mel (B, T, {self.config.n_mels}), got {tuple(feats.shape)}")
+        b, t, _ = feats.shape
+        if feat_lengths is None:
+            feat_lengths = torch.full((b,), t, dtype=torch.long, device=feats.device)
+        feat_lengths = feat_lengths.to(device=feats.device, dtype=torch.long)
+        if feat_lengths.shape != (b,) or bool((feat_lengths < 0).any()) or bool((feat_lengths > t).any()):
+            raise ValueError(f"feat_lengths must be (B,) = ({b},) values in [0, {t}], got {feat_lengths.tolist()}")
+        padded = bool((feat_lengths < t).any())  # else skip all masking: nothing to leak
+
+        x = self.mel_bn(feats.transpose(1, 2)).transpose(1, 2)  # (B, T, M), normalised per mel bin
+        x = self.spec_augment(x)  # fills with 0 = the mean after BN
+        x = x[:, None]  # (B, 1, T, M)
+        lengths = feat_lengths
+        for block in self.blocks:
+            pad = ~length_mask(lengths, x.shape[2])[:, None, :, None] if padded else None  # (B, 1, T, 1)
+            if pad is not None:
+                x = x.masked_fill(pad, 0.0)
+            x = block(x, pad)  # (B, C, T', F')
+            lengths = torch.div(lengths, block.pool[0], rounding_mode="floor")
+        x = x.mean(dim=3).transpose(1, 2)  # (B, T // 4, C): mean over frequency
+        x = F.relu(self.fc(self.frame_dropout(x)))  # (B, T4, embed_dim)
+        return self._bigru(x, lengths, padded), lengths
+
+    def _bigru(self, x: torch.Tensor, lengths: torch.Tensor, padded: bool) -> torch.Tensor:
+        """x (B, T4, E) -> (B, T4, 2H); packed when padded so each direction sees only its clip."""
+        b, t4, _ = x.shape
+        if t4 == 0:
+            return x.new_zeros(b, 0, self.out_dim)
+        if not padded:
+            return self.gru(x)[0]
+        packed = pack_padded_sequence(x, lengths.clamp_min(1).cpu(), batch_first=True, enforce_sorted=False)
+        out, _ = pad_packed_sequence(self.gru(packed)[0], batch_first=True, total_length=t4)  # (B, T4, 2H)
+        if bool((lengths == 0).any()):  # a clip shorter than one output frame: nothing valid
+            out = out.masked_fill((lengths == 0)[:, None, None], 0.0)
+        return out
+
+    # -- pretrained weights (SPEC 1: audio_encoder.pretrained)
+    def load_pretrained(self, path: str | os.PathLike, strict: bool = True) -> list[str]:
+        """Load a checkpoint (safetensors, or a torch state dict) into this encoder.
+
+        Accepts the encoder's own keys or any common prefix of them (``audio_encoder.``
+        from a wstag model, ``model.audio_encoder.`` from Lightning, ``module.``, ...),
+        and ``{"state_dict": ...}`` / ``{"model": ...}`` wrappers. Shape mismatches are
+        always an error; missing or unexpected keys are an error when ``strict``,
+        otherwise the missing ones keep their initial values and are returned.
+        """
+        path = Path(path)
+        state = _read_state_dict(path)
+        own = self.state_dict()
+        prefix = _best_prefix(state, own)
+        if prefix is None:
+            raise ConfigError(f"pretrained audio encoder {path}: none of its {len(state)} keys match "
+                              f"the CRNN (e.g. it has {sorted(state)[:3]}, the CRNN expects "
+                              f"{list(own)[:3]})")
+        sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        mismatched = [f"{k} {tuple(v.shape)} vs {tuple(own[k].shape)}"
+                      for k, v in sub.items() if k in own and v.shape != own[k].shape]
+        if mismatched:
+            raise ConfigError(f"pretrained audio encoder {path}: shapes do not match the configured "
+                              f"CRNN (file vs model): {_few(mismatched)}; check audio_encoder.channels")
+        missing = [k for k in own if k not in sub and not k.endswith("num_batches_tracked")]
+        unexpected = [k for k in sub if k not in own]
+        if strict and (missing or unexpected):
+            parts = ([f"missing {_few(missing)}"] if missing else []) + (
+                [f"unexpected {_few(unexpected)}"] if unexpected else [])
+            raise ConfigError(f"pretrained audio encoder {path}: keys do not match the CRNN: "
+                              f"{'; '.join(parts)} (set audio_encoder.pretrained_strict: false to "
+                              f"load only the matching ones)")
+        self.load_state_dict({k: v for k, v in sub.items() if k in own}, strict=False)
+        return missing
+
+
+def _few(items: list[str], n: int = 5) -> str:
+    more = f" and {len(items) - n} more" if len(items) > n else ""
+    return ", ".join(items[:n]) + more
+
+
+def _read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise ConfigError(f"pretrained audio encoder {path} does not exist")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state: Any = load_file(str(path), device="cpu")
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - corrupt files raise many types
+        raise ConfigError(f"pretrained audio encoder {path} cannot be read: {exc}") from None
+    for wrapper in ("state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
+            state = state[wrapper]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ConfigError(f"pretrained audio encoder {path} is not a state dict of tensors")
+    return state
+
+
+def _best_prefix(state: dict[str, torch.Tensor], own: dict[str, torch.Tensor]) -> str | None:
+    """The key prefix under which ``state`` holds the most of ``own``'s keys (None: no match)."""
+    votes: Counter[str] = Counter()
+    for key in state:
+        for own_key in own:
+            if key == own_key or key.endswith("." + own_key):
+                votes[key[: len(key) - len(own_key)]] += 1
+    return votes.most_common(1)[0][0] if votes else None

@@ -1,0 +1,136 @@
+"""Model configs as data and the one factory that builds them (open_clip style).
+
+A config is a preset name, a ``ModelConfig``, or a dict with sections ``audio_encoder``
+(``CRNNConfig`` fields) and ``text_encoder`` (``TextEncoderConfig`` fields), optionally
+starting from ``preset``::
+
+    build_model({"preset": "cpu", "audio_encoder": {"pretrained": "cnn.safetensors"}}, vocab_size)
+
+Unknown keys and bad values raise ``ConfigError`` naming the key (``model.audio_encoder.chanels``).
+
+Presets: ``paper`` is Table I exactly (channels 64/128/256/512, FC 512, BiGRU 256 each
+way, 512-d embeddings): the default for GPU users. ``cpu`` keeps the topology but is
+narrow enough to train the embedded benchmark on two CPU cores (``benchmarks/bench_model.py``).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping
+
+from wstag.audio.frames import DEFAULT_GRID, FrameGrid
+from wstag.errors import ConfigError
+from wstag.models.crnn import CRNN_FIELDS, CRNNConfig
+from wstag.models.grounding import GroundingModel
+from wstag.models.text_encoder import TEXT_FIELDS, TextEncoderConfig
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Both towers' sizes; the vocabulary size comes from the data at build time."""
+
+    audio_encoder: CRNNConfig = field(default_factory=CRNNConfig)
+    text_encoder: TextEncoderConfig = field(default_factory=TextEncoderConfig)
+
+    def __post_init__(self) -> None:
+        if self.text_encoder.embed_dim != self.audio_encoder.out_dim:
+            raise ConfigError(
+                f"model.text_encoder.embed_dim ({self.text_encoder.embed_dim}) must equal "
+                f"2 * model.audio_encoder.gru_hidden ({self.audio_encoder.out_dim}): s_fp is their dot product")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"audio_encoder": self.audio_encoder.to_dict(), "text_encoder": self.text_encoder.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], where: str = "model") -> "ModelConfig":
+        """Build from a dict (optionally ``preset`` + overrides); ConfigError names bad keys."""
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"{where} must be a mapping or a preset name, got {type(d).__name__}")
+        _reject_unknown(d, {"preset", "audio_encoder", "text_encoder"}, where)
+        base = get_preset(d["preset"]) if "preset" in d else cls()
+        audio = _section(d, "audio_encoder", CRNN_FIELDS, where)
+        text = _section(d, "text_encoder", TEXT_FIELDS, where)
+        if "channels" in audio and not isinstance(audio["channels"], (list, tuple)):
+            raise ConfigError(f"{where}.audio_encoder.channels must be a list of 4 integers, "
+                              f"got {audio['channels']!r}")
+        try:
+            return cls(replace(base.audio_encoder, **audio), replace(base.text_encoder, **text))
+        except ConfigError as exc:
+            msg = str(exc)
+            raise ConfigError(msg if msg.startswith(where) else f"{where}.{msg}") from None
+
+
+def _reject_unknown(d: Mapping[str, Any], known: set[str] | frozenset[str], where: str) -> None:
+    unknown = sorted(set(d) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown key {where}.{unknown[0]}" + (f" (and {unknown[1:]})" if unknown[1:] else "")
+                          + f"; valid keys: {sorted(known)}")
+
+
+def _section(d: Mapping[str, Any], name: str, known: frozenset[str], where: str) -> dict[str, Any]:
+    section = d.get(name) or {}
+    if not isinstance(section, Mapping):
+        raise ConfigError(f"{where}.{name} must be a mapping, got {type(section).__name__}")
+    _reject_unknown(section, known, f"{where}.{name}")
+    return copy.deepcopy(dict(section))
+
+
+MODEL_PRESETS: dict[str, ModelConfig] = {
+    # Paper Table I: ~6.1 M audio-encoder parameters (+ 512 per vocabulary word).
+    "paper": ModelConfig(),
+    # Same topology, narrow: tuned in benchmarks/bench_model.py for two CPU cores.
+    "cpu": ModelConfig(
+        audio_encoder=CRNNConfig(channels=(8, 16, 32, 64), embed_dim=128, gru_hidden=64),
+        text_encoder=TextEncoderConfig(embed_dim=128),
+    ),
+}
+
+
+def list_presets() -> list[str]:
+    return sorted(MODEL_PRESETS)
+
+
+def get_preset(name: str) -> ModelConfig:
+    try:
+        return MODEL_PRESETS[name]
+    except (KeyError, TypeError):
+        raise ConfigError(f"unknown model preset {name!r}; choose one of {list_presets()}") from None
+
+
+def to_model_config(config: ModelConfig | Mapping[str, Any] | str) -> ModelConfig:
+    """A preset name, dict or ``ModelConfig`` -> ``ModelConfig``."""
+    if isinstance(config, ModelConfig):
+        return config
+    if isinstance(config, str):
+        return get_preset(config)
+    return ModelConfig.from_dict(config)
+
+
+def model_config_of(model: GroundingModel) -> ModelConfig:
+    """The config that rebuilds ``model``'s architecture."""
+    return ModelConfig(model.audio_encoder.config, model.text_encoder.config)
+
+
+def build_model(
+    config: ModelConfig | Mapping[str, Any] | str,
+    vocab_size: int,
+    grid: FrameGrid = DEFAULT_GRID,
+    load_pretrained: bool = True,
+) -> GroundingModel:
+    """Build a ``GroundingModel``; load ``audio_encoder.pretrained`` if set and ``load_pretrained``."""
+    cfg = to_model_config(config)
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 3:
+        raise ConfigError(f"vocab_size must be an integer >= 3 (<pad>, <unk> and a word), got {vocab_size!r}")
+    model = GroundingModel(cfg.audio_encoder, cfg.text_encoder, vocab_size, grid)
+    if load_pretrained and cfg.audio_encoder.pretrained is not None:
+        model.audio_encoder.load_pretrained(cfg.audio_encoder.pretrained, strict=cfg.audio_encoder.pretrained_strict)
+    return model
+
+
+def count_parameters(model: GroundingModel) -> dict[str, int]:
+    """Trainable parameters per tower and in total."""
+    def n(m) -> int:
+        return sum(p.numel() for p in m.parameters() if p.requires_grad)
+
+    return {"audio_encoder": n(model.audio_encoder), "text_encoder": n(model.text_encoder), "total": n(model)}

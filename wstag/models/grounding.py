@@ -1,0 +1,135 @@
+"""The grounding model: CRNN + text encoder + frame-phrase similarity (paper Eq. 3 / 7).
+
+``s_fp(t, n) = sigmoid(a_t . t_n)``: the probability that phrase n sounds in frame t.
+Every training regime shares this model; they differ only in how they pool and which
+loss they apply. Frame-level losses should use the logits (BCE-with-logits is stable);
+clip-level losses pool the probabilities (``wstag.models.pooling``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from wstag.audio.features import LogMel
+from wstag.audio.frames import DEFAULT_GRID, FrameGrid
+from wstag.errors import ConfigError
+from wstag.models.crnn import CRNN, CRNNConfig, length_mask
+from wstag.models.text_encoder import TextEncoder, TextEncoderConfig
+
+
+class GroundingModel(nn.Module):
+    """Audio and phrases -> frame-phrase probabilities on the model's 40 ms ``grid``."""
+
+    def __init__(
+        self,
+        audio: CRNNConfig,
+        text: TextEncoderConfig,
+        vocab_size: int,
+        grid: FrameGrid = DEFAULT_GRID,
+    ) -> None:
+        super().__init__()
+        if text.embed_dim != audio.out_dim:
+            raise ConfigError(f"text_encoder.embed_dim ({text.embed_dim}) must equal the audio "
+                              f"embedding size 2 * audio_encoder.gru_hidden ({audio.out_dim}): "
+                              f"s_fp is their dot product")
+        if grid.time_downsample != CRNN.time_downsample:
+            raise ConfigError(f"frame grid time_downsample {grid.time_downsample} does not match "
+                              f"the CRNN's time pooling ({CRNN.time_downsample})")
+        self.grid = grid
+        self.audio_encoder = CRNN(audio)
+        self.text_encoder = TextEncoder(vocab_size, text)
+        # Buffers only, not saved: rebuilt from the grid, so checkpoints stay weights-only.
+        self.frontend = LogMel(sample_rate=grid.sample_rate, hop=grid.hop, n_mels=audio.n_mels)
+
+    @property
+    def embed_dim(self) -> int:
+        return self.audio_encoder.out_dim
+
+    @property
+    def vocab_size(self) -> int:
+        return self.text_encoder.vocab_size
+
+    # -- towers
+    def encode_audio(
+        self, feats: torch.Tensor, feat_lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-mel (B, T_feat, M) + lengths (B,) -> (emb (B, T, D), out_lengths (B,))."""
+        return self.audio_encoder(feats, feat_lengths)
+
+    def encode_text(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Token ids (N, L) + lengths (N,) -> phrase embeddings (N, D)."""
+        return self.text_encoder(tokens, lengths)
+
+    def features(self, waveform: torch.Tensor, lengths: torch.Tensor | None = None
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Waveforms (B, n) zero-padded + sample lengths (B,) -> (log-mel (B, T_feat, M), feat_lengths (B,))."""
+        if waveform.ndim != 2:
+            raise ValueError(f"waveform must be (B, n_samples), got {tuple(waveform.shape)}")
+        if lengths is None:
+            lengths = torch.full((waveform.shape[0],), waveform.shape[1], dtype=torch.long)
+        feat_lengths = torch.tensor([self.grid.n_feature_frames(int(n)) for n in lengths],
+                                    dtype=torch.long, device=waveform.device)
+        return self.frontend(waveform), feat_lengths
+
+    def from_waveform(
+        self, waveform: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Waveforms (B, n) at ``grid.sample_rate``, zero-padded, + sample lengths (B,)
+        -> (emb (B, T, D), out_lengths (B,)). For inference: call ``eval()`` first."""
+        feats, feat_lengths = self.features(waveform, lengths)
+        return self.encode_audio(feats, feat_lengths)
+
+    # -- similarity
+    @staticmethod
+    def frame_phrase_logits(audio_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
+        """``a_t . t_n``: audio (B, T, D) with phrases per clip (B, N, D) or shared (N, D) -> (B, T, N).
+
+        The shared form scores every clip against one phrase set (sentence-level
+        training compares each clip with every caption's phrases; inference with a
+        query list).
+        """
+        if text_emb.ndim == 2:
+            return torch.einsum("btd,nd->btn", audio_emb, text_emb)
+        if text_emb.ndim == 3 and text_emb.shape[0] == audio_emb.shape[0]:
+            return torch.einsum("btd,bnd->btn", audio_emb, text_emb)
+        raise ValueError(f"phrase embeddings must be (N, D) or (B, N, D) with B = {audio_emb.shape[0]}, "
+                         f"got {tuple(text_emb.shape)}")
+
+    @classmethod
+    def frame_phrase_probs(cls, audio_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
+        """``s_fp(t, n) = sigmoid(a_t . t_n)`` (Eq. 3 / 7): (B, T, N) in [0, 1]."""
+        return torch.sigmoid(cls.frame_phrase_logits(audio_emb, text_emb))
+
+    # -- whole model
+    def forward_logits(
+        self,
+        feats: torch.Tensor,
+        feat_lengths: torch.Tensor | None,
+        tokens: torch.Tensor,
+        token_lengths: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-mel (B, T_feat, M), phrases per clip tokens (B, N, L) + lengths (B, N)
+        -> (logits (B, T, N), mask (B, T) bool of valid output frames).
+
+        Values at padded frames are meaningless: pool and average with ``mask``.
+        """
+        if tokens.ndim != 3 or token_lengths.shape != tokens.shape[:2]:
+            raise ValueError(f"tokens must be (B, N, L) with lengths (B, N), got "
+                             f"{tuple(tokens.shape)} and {tuple(token_lengths.shape)}")
+        audio_emb, out_lengths = self.encode_audio(feats, feat_lengths)  # (B, T, D), (B,)
+        b, n, l = tokens.shape
+        text_emb = self.encode_text(tokens.reshape(b * n, l), token_lengths.reshape(b * n))
+        logits = self.frame_phrase_logits(audio_emb, text_emb.reshape(b, n, -1))  # (B, T, N)
+        return logits, length_mask(out_lengths, audio_emb.shape[1])
+
+    def forward(
+        self,
+        feats: torch.Tensor,
+        feat_lengths: torch.Tensor | None,
+        tokens: torch.Tensor,
+        token_lengths: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """As ``forward_logits`` but returns (probs (B, T, N), mask (B, T))."""
+        logits, mask = self.forward_logits(feats, feat_lengths, tokens, token_lengths)
+        return torch.sigmoid(logits), mask

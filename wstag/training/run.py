@@ -1,0 +1,163 @@
+"""Train a model from an experiment config on a corpus folder; export a model folder.
+
+Lightning does the loop, checkpoints, early stopping and LR schedule; this module
+wires data, model and regime together. Training resumes from `checkpoints/last.ckpt`
+when an earlier run was interrupted. The exported model folder (safetensors weights,
+config, vocabulary) loads without any training code.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from torch.utils.data import DataLoader
+
+from wstag.data.audiogrounding import read_weak_v2
+from wstag.data.feature_cache import CACHE_NAME, FeatureStore, build_feature_cache
+from wstag.errors import ConfigError
+from wstag.models.checkpoint import save_model_folder
+from wstag.models.factory import build_model
+from wstag.sampling.random_sampler import RandomNegativeSampler
+from wstag.text.vocabulary import Vocabulary
+from wstag.training.config import ExperimentConfig
+from wstag.training.datasets import PhraseLevelDataset, collate_phrase_batch
+from wstag.training.phrase_level import PhraseLevelModule
+
+MODEL_DIR = "model"
+
+
+class _RedrawNegatives(Callback):
+    """Tell the datasets which epoch it is, so negatives are redrawn every epoch."""
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        trainer.train_dataloader.dataset.epoch = trainer.current_epoch
+
+
+class _StepTimer(Callback):
+    """Measure the share of wall time spent in forward/backward versus waiting for data."""
+
+    def __init__(self) -> None:
+        self.compute = 0.0
+        self.total = 0.0
+        self._t0 = self._tb = None
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self._t0 = time.perf_counter()
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self._tb = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.compute += time.perf_counter() - self._tb
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self.total += time.perf_counter() - self._t0
+
+    @property
+    def data_share(self) -> float:
+        return 1 - self.compute / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model_dir: Path
+    best_val_loss: float | None
+    epochs: int
+    seconds: float
+    data_loading_share: float
+
+
+def _split_paths(data_dir: Path, split: str) -> tuple[Path, Path]:
+    folder = data_dir / split
+    weak = folder / "weak.json"
+    if not weak.is_file():
+        raise ConfigError(f"{data_dir}: no {split}/weak.json; is this a corpus built by `wstag data build`?")
+    return folder, weak
+
+
+def prepare_features(folder: Path, clips, progress: Callable | None = None) -> FeatureStore:
+    path = build_feature_cache(folder / "audio", [c.audio_id for c in clips], folder / CACHE_NAME, progress=progress)
+    return FeatureStore(path)
+
+
+def train(
+    config: ExperimentConfig,
+    data_dir: Path,
+    out_dir: Path,
+    progress: Callable | None = None,
+    log: Callable[[str], None] | None = None,
+    enable_progress_bar: bool = True,
+) -> TrainResult:
+    """Train ``config`` on the corpus in ``data_dir``; write checkpoints and the model folder to ``out_dir``."""
+    tc = config.training
+    if tc.regime != "phrase_level":
+        raise ConfigError(f"training.regime {tc.regime!r} is not implemented yet (only 'phrase_level')")
+    say = log or (lambda m: None)
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(tc.seed, workers=True, verbose=False)
+    train_folder, train_weak = _split_paths(data_dir, "train")
+    val_folder, val_weak = _split_paths(data_dir, "val")
+    train_clips, val_clips = read_weak_v2(train_weak), read_weak_v2(val_weak)
+    train_feats = prepare_features(train_folder, train_clips, progress)
+    val_feats = prepare_features(val_folder, val_clips, progress)
+
+    vocab_path = out_dir / "vocab.json"
+    vocab = Vocabulary.load(vocab_path) if vocab_path.is_file() else Vocabulary.build(c.caption for c in train_clips)
+    vocab.save(vocab_path)
+    pool = [p.text for c in train_clips for p in c.phrases]
+    train_ds = PhraseLevelDataset(train_clips, train_feats, vocab, RandomNegativeSampler(pool), tc.n_phrases, tc.seed)
+    val_ds = PhraseLevelDataset(val_clips, val_feats, vocab, RandomNegativeSampler(pool), tc.n_phrases, tc.seed + 1)
+    loader = dict(batch_size=tc.batch_size, collate_fn=collate_phrase_batch, num_workers=tc.num_workers)
+    train_dl = DataLoader(train_ds, shuffle=True, **loader)
+    val_dl = DataLoader(val_ds, shuffle=False, **loader)
+
+    model = build_model(config.model, len(vocab))
+    module = PhraseLevelModule(model, tc)
+    ckpt_dir = out_dir / "checkpoints"
+    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/loss", mode="min", save_top_k=1, save_last=True)
+    timer = _StepTimer()
+    trainer = L.Trainer(
+        max_epochs=tc.max_epochs,
+        max_time={"minutes": tc.max_minutes} if tc.max_minutes else None,
+        gradient_clip_val=tc.grad_clip,
+        callbacks=[best, EarlyStopping("val/loss", patience=tc.early_stop_patience, mode="min"), _RedrawNegatives(), timer],
+        logger=CSVLogger(out_dir, name="logs"),
+        enable_progress_bar=enable_progress_bar,
+        enable_model_summary=False,
+        deterministic=False,
+        accelerator="auto",
+        devices=1,
+    )
+    last = ckpt_dir / "last.ckpt"
+    if last.is_file():
+        say(f"resuming from {last}")
+    start = time.perf_counter()
+    trainer.fit(module, train_dl, val_dl, ckpt_path=str(last) if last.is_file() else None)
+    seconds = time.perf_counter() - start
+
+    if best.best_model_path:
+        state = torch.load(best.best_model_path, map_location="cpu", weights_only=False)["state_dict"]
+        module.load_state_dict(state)
+    best_loss = float(best.best_model_score) if best.best_model_score is not None else None
+    extra = {
+        "experiment": config.to_dict(),
+        "corpus": str(data_dir),
+        "best_val_loss": best_loss,
+        "epochs": trainer.current_epoch,
+        "train_seconds": round(seconds, 1),
+    }
+    corpus_info = data_dir / "corpus.json"
+    if corpus_info.is_file():
+        extra["corpus_hash"] = json.loads(corpus_info.read_text()).get("content_hash")
+    model_dir = out_dir / MODEL_DIR
+    save_model_folder(model_dir, module.model.cpu(), vocab, extra=extra)
+    return TrainResult(model_dir, best_loss, trainer.current_epoch, seconds, timer.data_share)
