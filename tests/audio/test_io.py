@@ -147,7 +147,7 @@ def test_truncated_wav(tmp_path):
     _raises(path, lambda p: list(iter_audio_blocks(p, 0.25)), path, match="truncated")
 
 
-@pytest.mark.parametrize("fmt", ["flac", "mp3", "ogg"])
+@pytest.mark.parametrize("fmt", ["flac", "ogg"])
 def test_truncated_compressed(tmp_path, fmt):
     path = tmp_path / f"cut.{fmt}"
     sf.write(path, np.random.default_rng(1).uniform(-0.5, 0.5, 64000), 32000)

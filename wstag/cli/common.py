@@ -34,8 +34,8 @@ def handle_errors(fn: F) -> F:
 
 
 def progress(iterable: Iterable, total: int | None = None, desc: str | None = None, **kw) -> Iterable:
-    """A tqdm bar on stderr (quiet when stderr is not a terminal and CI is set)."""
-    return tqdm(iterable, total=total, desc=desc, file=sys.stderr, leave=False, dynamic_ncols=True, **kw)
+    """A tqdm bar on stderr (off when stderr is not a terminal, as in CI logs)."""
+    return tqdm(iterable, total=total, desc=desc, file=sys.stderr, leave=False, dynamic_ncols=True, disable=None, **kw)
 
 
 def log(message: str) -> None:

@@ -223,11 +223,12 @@ class CRNN(nn.Module):
                               f"the CRNN (e.g. it has {sorted(state)[:3]}, the CRNN expects "
                               f"{list(own)[:3]})")
         sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-        mismatched = [f"{k} {tuple(v.shape)} vs {tuple(own[k].shape)}"
-                      for k, v in sub.items() if k in own and v.shape != own[k].shape]
+        mismatched = [f"{k} {tuple(sub[k].shape)} vs {tuple(v.shape)}"
+                      for k, v in own.items() if k in sub and sub[k].shape != v.shape]
         if mismatched:
             raise ConfigError(f"pretrained audio encoder {path}: shapes do not match the configured "
-                              f"CRNN (file vs model): {_few(mismatched)}; check audio_encoder.channels")
+                              f"CRNN (file vs model): {_few(mismatched)}; check audio_encoder.channels, "
+                              f"embed_dim and gru_hidden")
         missing = [k for k in own if k not in sub and not k.endswith("num_batches_tracked")]
         unexpected = [k for k in sub if k not in own]
         if strict and (missing or unexpected):

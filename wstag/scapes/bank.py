@@ -32,7 +32,7 @@ from wstag.scapes.fetch import AUDIO_SUFFIXES, sources_dir
 SAMPLE_RATE = 32000
 ACTIVE_DB = 30.0  # SOUNDS.md: 30 dB below the peak marks the active span
 ACTIVE_FRAME = 320  # 10 ms frames for the active-span envelope
-MIN_ACTIVE_S = 0.05
+MIN_ACTIVE_S = 0.02  # a single key click of the typing recordings lasts about 30 ms
 DEDUP_RATE = 8000
 DEDUP_THRESHOLD = 0.8  # SOUNDS.md: 8 kHz cross-correlation above 0.8 marks a duplicate
 SPLITS = ("train", "val", "test")

@@ -37,6 +37,8 @@ class MixConfig:
     event_jitter_db: tuple[float, float] = (-4.0, 4.0)
     ebr_db: tuple[float, float] = (0.0, 15.0)  # event-to-background ratio
     max_peak: float = 0.9
+    chain_classes: tuple[str, ...] = ("speech", "typing", "footsteps")  # made by chaining short recordings
+    always_chain: tuple[str, ...] = ("typing", "footsteps")  # one click is not "typing"
 
 
 @dataclass(frozen=True)
@@ -91,9 +93,9 @@ def _weighted(rng: np.random.Generator, weights: tuple[float, ...]) -> int:
     return int(rng.choice(len(w), p=w / w.sum())) + 1
 
 
-def is_sustainable(cls: SoundClass) -> bool:
-    """Classes that can make a long event: beds that also act as events, and speech."""
-    return cls.role == "both" or cls.name == "speech"
+def is_sustainable(cls: SoundClass, config: MixConfig) -> bool:
+    """Classes that can make a long event: beds that also act as events, and chained ones."""
+    return cls.role == "both" or cls.name in config.chain_classes
 
 
 class Composer:
@@ -143,7 +145,7 @@ class Composer:
         cfg = self.config
         cls = self.classes[name]
         recs = self.by_class[name]
-        if is_sustainable(cls) and rng.random() < cfg.p_long:
+        if cls.name in cfg.always_chain or (is_sustainable(cls, cfg) and rng.random() < cfg.p_long):
             return self._long_event(rng, cls, recs)
         rec = _choice(rng, recs)
         reps = _weighted(rng, cfg.repetitions_weights)
@@ -167,7 +169,7 @@ class Composer:
         cfg = self.config
         first = _choice(rng, recs)
         same_group = [r for r in recs if r.group == first.group] or recs
-        target = rng.uniform(*cfg.long_seconds)
+        target = rng.uniform(*cfg.long_seconds) if cls.name not in cfg.always_chain else rng.uniform(1.5, 9.0)
         onset = rng.uniform(0, cfg.duration - target)
         level_db = cfg.event_level_db + rng.uniform(*cfg.event_jitter_db)
         pieces, segs, t, rec = [], [], onset, first
