@@ -79,18 +79,21 @@ def convert_v1(src: Path, dst: Path) -> None:
     from wstag.data.audiogrounding import convert_v1_to_v2
 
     clips = convert_v1_to_v2(src, dst)
-    n = len(clips) if clips is not None else "?"
-    typer.echo(f"wrote {dst} ({n} clips)")
+    typer.echo(f"wrote {dst} ({len(clips)} clips, {sum(len(c.phrases) for c in clips)} phrases)")
 
 
 @app.command("weak-labels")
 @handle_errors
-def weak_labels(captions_csv: Path, out: Path) -> None:
+def weak_labels(
+    captions_csv: Path,
+    out: Path,
+    skip_empty: bool = typer.Option(False, help="Skip captions with no extractable phrase instead of failing."),
+) -> None:
     """Turn an AudioCaps captions CSV into weak-label JSON with the phrase parser."""
     from wstag.data.weak_labels import write_weak_labels
 
-    write_weak_labels(captions_csv, out)
-    typer.echo(f"wrote {out}")
+    s = write_weak_labels(captions_csv, out, skip_empty=skip_empty)
+    typer.echo(f"wrote {out}: {s.clips} clips, {s.phrases} phrases, {len(s.skipped)} captions skipped")
 
 
 @app.command()

@@ -69,7 +69,8 @@ def _reject_unknown(d: Mapping[str, Any], known: set[str] | frozenset[str], wher
 
 
 def _section(d: Mapping[str, Any], name: str, known: frozenset[str], where: str) -> dict[str, Any]:
-    section = d.get(name) or {}
+    section = d.get(name)
+    section = {} if section is None else section
     if not isinstance(section, Mapping):
         raise ConfigError(f"{where}.{name} must be a mapping, got {type(section).__name__}")
     _reject_unknown(section, known, f"{where}.{name}")
