@@ -53,13 +53,13 @@ def test_group_pattern_overrides_the_take_rule():
 
 @pytest.mark.parametrize("n,expect", [(1, (1, 0, 0)), (2, (1, 0, 1)), (3, (1, 1, 1)), (10, (7, 1, 2)), (20, (14, 2, 4))])
 def test_split_groups_proportions(n, expect):
-    splits = split_groups([f"g{i}" for i in range(n)], salt="dog")
+    splits = split_groups({f"g{i}": 1 for i in range(n)}, salt="dog")
     counts = tuple(list(splits.values()).count(s) for s in ("train", "val", "test"))
     assert counts == expect
 
 
-def test_split_groups_is_stable_when_groups_are_added():
-    a = split_groups([f"g{i}" for i in range(10)], salt="x")
-    b = split_groups([f"g{i}" for i in range(10)], salt="x")
-    assert a == b
-    assert split_groups(["a", "b", "c"], salt="x") != {} 
+def test_split_groups_is_deterministic_and_the_largest_group_trains():
+    sizes = {f"g{i}": 1 for i in range(10)}
+    assert split_groups(sizes, salt="x") == split_groups(dict(sizes), salt="x")
+    for salt in ("a", "b", "c", "d"):
+        assert split_groups({"keyboard": 160, "scratch": 1}, salt=salt) == {"keyboard": "train", "scratch": "test"}

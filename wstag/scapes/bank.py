@@ -15,10 +15,11 @@ import hashlib
 import json
 import re
 import zlib
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 import soxr
@@ -36,7 +37,7 @@ MIN_ACTIVE_S = 0.02  # a single key click of the typing recordings lasts about 3
 DEDUP_RATE = 8000
 DEDUP_THRESHOLD = 0.8  # SOUNDS.md: 8 kHz cross-correlation above 0.8 marks a duplicate
 SPLITS = ("train", "val", "test")
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3  # bump when the bank code changes what it stores
 
 
 @dataclass(frozen=True)
@@ -174,20 +175,23 @@ def find_duplicates(fps: list[np.ndarray], threshold: float = DEDUP_THRESHOLD) -
     return drop
 
 
-def split_groups(groups: Iterable[str], salt: str) -> dict[str, str]:
+def split_groups(sizes: Mapping[str, int], salt: str) -> dict[str, str]:
     """Assign source groups to splits: about 70/10/20 %, at least one train and one test group.
 
-    The order is a hash of the group name (salted by the class), so adding a class never
-    reshuffles another class's split.
+    The largest group (most recordings) always trains: with few groups per class, the
+    model should learn from the richest source. The others are ordered by a hash of
+    their name, salted by the class, so adding a class never reshuffles another's split.
     """
-    ordered = sorted(set(groups), key=lambda g: hashlib.sha1(f"{salt}|{g}".encode()).hexdigest())
+    ordered = sorted(sizes, key=lambda g: hashlib.sha1(f"{salt}|{g}".encode()).hexdigest())
     n = len(ordered)
     if n < 2:
         return {g: "train" for g in ordered}
+    largest = max(ordered, key=lambda g: (sizes[g], g))
+    rest = [g for g in ordered if g != largest]
     n_test = max(1, round(0.2 * n))
     n_val = max(1, round(0.1 * n)) if n >= 3 else 0
-    out = {}
-    for i, g in enumerate(ordered):
+    out = {largest: "train"}
+    for i, g in enumerate(rest):
         out[g] = "test" if i < n_test else "val" if i < n_test + n_val else "train"
     return out
 
@@ -234,7 +238,7 @@ def build_bank(
         if len(dups):
             say(f"{cls.name}: removed {len(dups)} duplicate recordings by content")
         groups = {it[0].source: source_group(it[0]) for it in kept}
-        splits = split_groups(groups.values(), salt=cls.name)
+        splits = split_groups(Counter(groups.values()), salt=cls.name)
         for file, row, _ in kept:
             pkg = table.packages[file.spec.package]
             rec = Recording(

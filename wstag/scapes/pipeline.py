@@ -11,13 +11,14 @@ import json
 from pathlib import Path
 from typing import Callable, Iterable
 
-from wstag.scapes.bank import SoundBank, build_bank, load_bank
+from wstag.scapes.bank import MANIFEST_VERSION, SoundBank, build_bank, load_bank
 from wstag.scapes.classtable import ClassTable, load_class_table
 from wstag.scapes.fetch import DEBIAN_PACKAGES, FetchedPackage, default_cache_dir, fetch_all
 
 
 def table_fingerprint(table: ClassTable) -> str:
-    return hashlib.sha256(repr(table).encode()).hexdigest()[:16]
+    """Changes when the class table or the bank's storage version changes."""
+    return hashlib.sha256(f"{MANIFEST_VERSION}|{table!r}".encode()).hexdigest()[:16]
 
 
 def prepare_bank(
