@@ -36,7 +36,7 @@ class TrainingConfig:
     max_epochs: int = 100
     early_stop_patience: int = 10
     grad_clip: float = 1.0
-    num_workers: int = 1
+    num_workers: int = 0  # features come from an HDF5 cache: loading is cheap
     seed: int = 0
     max_minutes: float | None = None  # wall-clock budget (the CPU demo)
     train_fraction: float = 1.0  # SSTAG on a tenth of the clips, as the paper's AudioGrounding

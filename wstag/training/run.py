@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader
 from wstag.data.audiogrounding import read_weak_v2
 from wstag.data.feature_cache import CACHE_NAME, FeatureStore, build_feature_cache
 from wstag.errors import ConfigError
-from wstag.models.checkpoint import save_model_folder
+from wstag.models.checkpoint import save_model
 from wstag.models.factory import build_model
 from wstag.sampling.random_sampler import RandomNegativeSampler
 from wstag.text.vocabulary import Vocabulary
@@ -159,5 +159,5 @@ def train(
     if corpus_info.is_file():
         extra["corpus_hash"] = json.loads(corpus_info.read_text()).get("content_hash")
     model_dir = out_dir / MODEL_DIR
-    save_model_folder(model_dir, module.model.cpu(), vocab, extra=extra)
+    save_model(model_dir, module.model.cpu(), vocab, extra=extra)
     return TrainResult(model_dir, best_loss, trainer.current_epoch, seconds, timer.data_share)
