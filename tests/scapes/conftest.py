@@ -13,25 +13,6 @@ from typing import Callable
 
 import pytest
 
-from wstag.scapes.fetch import default_cache_dir, fetch_all
-
-
-@pytest.fixture(scope="session")
-def fetched_cache() -> Path:
-    """The cache folder with every source package downloaded and unpacked."""
-    cache = default_cache_dir()
-    debs = os.environ.get("WSTAG_DEBS")
-    fetch_all(cache, Path(debs) if debs else None)
-    return cache
-
-
-@pytest.fixture(scope="session")
-def sound_bank(fetched_cache: Path):
-    """The decoded sound bank built from the shipped class table."""
-    from wstag.scapes.pipeline import prepare_bank
-
-    bank, _ = prepare_bank(fetched_cache)
-    return bank
 
 
 @pytest.fixture(scope="session")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from wstag.cli import data
+from wstag.cli import data, model
 
 app = typer.Typer(help="Weakly-supervised text-to-audio grounding.", no_args_is_help=True)
 app.add_typer(data.app, name="data")
+app.command()(model.train)
+app.command()(model.evaluate)
 
 
 @app.command()

@@ -1,0 +1,61 @@
+"""`wstag train` and `wstag evaluate`: thin commands over the training and evaluation code."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from wstag.cli.common import handle_errors, log, progress, step
+
+
+@handle_errors
+def train(
+    config: Path = typer.Argument(..., help="Experiment YAML (configs/*.yaml)."),
+    data: Path = typer.Option(..., help="Corpus folder (from `wstag data build`)."),
+    out: Path = typer.Option(..., help="Run folder: checkpoints, logs and the exported model/."),
+    max_epochs: Optional[int] = typer.Option(None, help="Override training.max_epochs."),
+    seed: Optional[int] = typer.Option(None, help="Override training.seed."),
+    overrides: List[str] = typer.Argument(None, help="key=value overrides, e.g. training.lr=0.0005"),
+) -> None:
+    """Train a grounding model; resumes from OUT/checkpoints/last.ckpt if present."""
+    from wstag.training.config import load_experiment
+    from wstag.training.run import train as run_train
+
+    extra = list(overrides or [])
+    if max_epochs is not None:
+        extra.append(f"training.max_epochs={max_epochs}")
+    if seed is not None:
+        extra.append(f"training.seed={seed}")
+    cfg = load_experiment(config, extra)
+    with step(f"train {cfg.name}"):
+        result = run_train(cfg, data, out, progress=progress, log=log)
+    typer.echo(f"model folder: {result.model_dir}")
+    typer.echo(f"epochs {result.epochs}, best val loss {result.best_val_loss}, {result.seconds:.0f} s, "
+               f"data loading {100 * result.data_loading_share:.1f} % of training wall time")
+
+
+def print_metrics(metrics: dict) -> None:
+    from wstag.experiments.evaluate import METRIC_KEYS
+
+    width = max(len(k) for k in METRIC_KEYS)
+    for k in METRIC_KEYS:
+        typer.echo(f"{k:<{width}}  {metrics[k]:5.1f}")
+    typer.echo(f"{'pairs (whole/short)':<{width}}  {metrics['n_pairs_whole']}/{metrics['n_pairs_short']}")
+
+
+@handle_errors
+def evaluate(
+    model_dir: Path = typer.Argument(..., help="A model folder (model.safetensors, config.json, vocab.json)."),
+    data: Path = typer.Option(..., help="Corpus folder with strong labels."),
+    split: str = typer.Option("test", help="Split to evaluate."),
+) -> None:
+    """PSDS and Th-AUC (whole and short) with the wrong-query and loudness controls; writes metrics.json."""
+    from wstag.experiments.evaluate import evaluate_model
+
+    with step("evaluate"):
+        metrics = evaluate_model(model_dir, data, split, progress=progress)
+    print_metrics(metrics)
+    typer.echo(f"wrote {Path(model_dir) / 'metrics.json'}")

@@ -1,0 +1,60 @@
+"""Evaluate a model folder on a corpus split: SPEC 3's figures and its two controls."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from wstag.audio.io import load_audio
+from wstag.data.atomic import atomic_open
+from wstag.data.audiogrounding import read_v2
+from wstag.data.feature_cache import CACHE_NAME, FeatureStore, build_feature_cache
+from wstag.errors import ConfigError
+from wstag.evaluation.controls import (
+    loudness_pair_scores, specificity, wrong_query_phrases, wrong_query_psds,
+)
+from wstag.evaluation.metrics import evaluate
+from wstag.inference.scoring import score_pairs
+from wstag.models.checkpoint import load_model
+
+METRIC_KEYS = (
+    "psds_whole", "th_auc_whole", "psds_short", "th_auc_short",
+    "psds_whole_wrong_query", "specificity", "psds_whole_loudness",
+)
+
+
+def loudness_control(clips, audio_dir: Path, grid) -> float:
+    """PSDS (whole) of per-frame loudness used as every pair's score: no model at all."""
+    audio = {c.audio_id: load_audio(audio_dir / c.audio_id, grid.sample_rate) for c in clips}
+    scores = loudness_pair_scores(clips, audio, grid)
+    return evaluate(clips, scores, grid)["psds_whole"]
+
+
+def evaluate_model(
+    model_dir: Path, data_dir: Path, split: str = "test", progress: Callable | None = None,
+    write_json: bool = True,
+) -> dict:
+    """Score every test pair, compute the four figures and the controls; write metrics.json."""
+    model, vocab, config = load_model(model_dir)
+    folder = Path(data_dir) / split
+    labels = folder / "labels.json"
+    if not labels.is_file():
+        raise ConfigError(f"{data_dir}: no {split}/labels.json (strong labels) to evaluate against")
+    clips = read_v2(labels, require_segments=True)
+    feats = FeatureStore(build_feature_cache(folder / "audio", [c.audio_id for c in clips], folder / CACHE_NAME, progress=progress))
+    grid = model.grid
+    scores = score_pairs(model, vocab, clips, feats, progress=progress)
+    metrics = dict(evaluate(clips, scores, grid))
+    wrong = {pid: p.text for pid, p in wrong_query_phrases(clips).items()}
+    wrong_scores = score_pairs(model, vocab, clips, feats, queries=wrong, progress=progress)
+    metrics["psds_whole_wrong_query"] = wrong_query_psds(clips, wrong_scores, grid)
+    metrics["specificity"] = specificity(metrics["psds_whole"], metrics["psds_whole_wrong_query"])
+    metrics["psds_whole_loudness"] = loudness_control(clips, folder / "audio", grid)
+    metrics = {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in metrics.items()}
+    if write_json:
+        with atomic_open(Path(model_dir) / "metrics.json") as fh:
+            json.dump({"split": split, "data": str(data_dir), **metrics}, fh, indent=1)
+    return metrics

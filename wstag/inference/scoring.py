@@ -1,0 +1,68 @@
+"""Score (clip, phrase) pairs with a trained model: frame probabilities per pair.
+
+Each clip's audio is encoded once; every phrase asked of it (its own, or the
+wrong-query control's) reuses those frame embeddings (the text side is one embedding
+lookup and a dot product).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from wstag.data.records import Clip
+from wstag.evaluation.pairs import evaluation_pairs
+from wstag.models.grounding import GroundingModel
+from wstag.text.vocabulary import Vocabulary
+
+
+def encode_phrases(model: GroundingModel, vocab: Vocabulary, texts: Sequence[str]) -> torch.Tensor:
+    """Phrase texts -> (N, D) embeddings; a phrase of only unknown words maps to `<unk>`."""
+    ids = [vocab.encode(t) or [1] for t in texts]
+    length = max(len(i) for i in ids)
+    tokens = torch.zeros(len(ids), length, dtype=torch.long)
+    for k, i in enumerate(ids):
+        tokens[k, : len(i)] = torch.as_tensor(i)
+    return model.encode_text(tokens, torch.tensor([len(i) for i in ids]))
+
+
+@torch.inference_mode()
+def score_pairs(
+    model: GroundingModel,
+    vocab: Vocabulary,
+    clips: Iterable[Clip],
+    features: Mapping[str, np.ndarray],
+    queries: Mapping[str, str] | None = None,
+    batch_size: int = 32,
+    progress: Callable | None = None,
+) -> dict[str, np.ndarray]:
+    """pair id -> (T,) probabilities; ``queries`` replaces a pair's phrase text (controls)."""
+    model.eval()
+    wrap = progress or (lambda it, **kw: it)
+    by_clip: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    clip_of: dict[str, Clip] = {}
+    for pid, clip, idx in evaluation_pairs(clips):
+        text = queries[pid] if queries is not None else clip.phrases[idx].text
+        by_clip[clip.audio_id].append((pid, text))
+        clip_of[clip.audio_id] = clip
+    ids = list(by_clip)
+    out: dict[str, np.ndarray] = {}
+    batches = [ids[i: i + batch_size] for i in range(0, len(ids), batch_size)]
+    for batch in wrap(batches, total=len(batches), desc="scoring"):
+        feats = [features[a] for a in batch]
+        t = max(f.shape[0] for f in feats)
+        x = torch.zeros(len(feats), t, feats[0].shape[1])
+        for i, f in enumerate(feats):
+            x[i, : f.shape[0]] = torch.from_numpy(np.asarray(f, dtype=np.float32))
+        lengths = torch.tensor([f.shape[0] for f in feats])
+        emb, out_lengths = model.encode_audio(x, lengths)  # (B, T, D), (B,)
+        for b, audio_id in enumerate(batch):
+            pids, texts = zip(*by_clip[audio_id])
+            text_emb = encode_phrases(model, vocab, texts)  # (N, D)
+            probs = torch.sigmoid(emb[b, : out_lengths[b]] @ text_emb.T)  # (T, N)
+            for k, pid in enumerate(pids):
+                out[pid] = probs[:, k].numpy().astype(np.float64)
+    return out
