@@ -10,6 +10,7 @@ app = typer.Typer(help="Weakly-supervised text-to-audio grounding.", no_args_is_
 app.add_typer(data.app, name="data")
 app.command()(model.train)
 app.command()(model.evaluate)
+app.command()(model.ground)
 
 
 @app.command()

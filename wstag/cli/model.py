@@ -59,3 +59,32 @@ def evaluate(
         metrics = evaluate_model(model_dir, data, split, progress=progress)
     print_metrics(metrics)
     typer.echo(f"wrote {Path(model_dir) / 'metrics.json'}")
+
+
+@handle_errors
+def ground(
+    model_dir: Path = typer.Argument(..., help="A model folder."),
+    audio: Path = typer.Argument(..., help="Recording (wav, flac, ogg, mp3; any rate, any channels, any length)."),
+    phrases: List[str] = typer.Argument(..., help="One or more phrases, e.g. 'a dog barks'."),
+    threshold: float = typer.Option(0.5, help="Probability above which a frame is detected."),
+    median: int = typer.Option(1, help="Median filter window in frames (1 = none)."),
+    plot: Optional[Path] = typer.Option(None, help="Write a PNG with the spectrogram and each phrase's curve."),
+) -> None:
+    """Print onset/offset of each phrase as DCASE/Audacity-style TSV."""
+    import warnings
+
+    from wstag.inference.grounder import Grounder, to_tsv
+
+    if not 0.0 <= threshold <= 1.0:
+        raise typer.BadParameter(f"threshold must be in [0, 1], got {threshold}")
+    grounder = Grounder(model_dir)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = grounder.ground(audio, phrases, threshold=threshold, median_window=median)
+    for w in caught:
+        log(f"warning: {w.message}")
+    typer.echo(to_tsv(results), nl=False)
+    if plot is not None:
+        from wstag.inference.plot import plot_grounding
+
+        log(f"wrote {plot_grounding(audio, results, grounder.grid, plot, threshold)}")

@@ -177,9 +177,11 @@ class CRNN(nn.Module):
             raise ValueError(f"feat_lengths must be (B,) = ({b},) values in [0, {t}], got {feat_lengths.tolist()}")
         padded = bool((feat_lengths < t).any())  # else skip all masking: nothing to leak
 
-        x = self.mel_bn(feats.transpose(1, 2)).transpose(1, 2)  # (B, T, M), normalised per mel bin
+        x = self.mel_bn(feats.reshape(b * t, feats.shape[2])).reshape(feats.shape)  # (B, T, M), normalised per mel bin
         x = self.spec_augment(x)  # fills with 0 = the mean after BN
-        x = x[:, None]  # (B, 1, T, M)
+        # (B, 1, T, M) with channels_last strides (a view): every conv, BN and pooling after
+        # it then runs channels_last, ~1.5x faster on CPU with few channels (oneDNN).
+        x = x[..., None].permute(0, 3, 1, 2)
         lengths = feat_lengths
         for block in self.blocks:
             pad = ~length_mask(lengths, x.shape[2])[:, None, :, None] if padded else None  # (B, 1, T, 1)

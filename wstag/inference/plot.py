@@ -1,0 +1,67 @@
+"""Paper Fig. 15-style figure: the spectrogram with each phrase's probability curve,
+its detected segments and (when known) the reference segments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from wstag.audio.features import log_mel_numpy  # noqa: E402
+from wstag.audio.frames import FrameGrid  # noqa: E402
+from wstag.audio.io import load_audio  # noqa: E402
+from wstag.data.atomic import atomic_path  # noqa: E402
+from wstag.inference.grounder import Grounding  # noqa: E402
+
+MAX_SPECTROGRAM_SECONDS = 600.0
+
+
+def plot_grounding(
+    audio_path: str | Path,
+    results: Sequence[Grounding],
+    grid: FrameGrid,
+    out: str | Path,
+    threshold: float = 0.5,
+    reference: Mapping[str, Sequence[tuple[float, float]]] | None = None,
+    title: str | None = None,
+) -> Path:
+    """Write a PNG: log-mel on top, one probability panel per phrase below."""
+    n = len(results)
+    fig, axes = plt.subplots(n + 1, 1, figsize=(10, 2.2 + 1.4 * n), sharex=True,
+                             gridspec_kw={"height_ratios": [2.2] + [1] * n})
+    duration = len(results[0].probabilities) * grid.output_hop_s
+    ax = axes[0]
+    audio = load_audio(audio_path, grid.sample_rate) if duration <= MAX_SPECTROGRAM_SECONDS else None
+    if audio is not None:
+        mel = log_mel_numpy(audio)  # (T, 64)
+        ax.imshow(mel.T, origin="lower", aspect="auto", cmap="magma",
+                  extent=(0, len(audio) / grid.sample_rate, 0, mel.shape[1]))
+        ax.set_ylabel("mel bin")
+    else:
+        ax.text(0.5, 0.5, "recording too long for a spectrogram", ha="center", transform=ax.transAxes)
+    ax.set_title(title or Path(audio_path).name)
+    t = np.arange(len(results[0].probabilities)) * grid.output_hop_s + grid.output_hop_s / 2
+    for ax, r in zip(axes[1:], results):
+        ax.plot(t, r.probabilities, color="tab:blue", lw=1.2, label="probability")
+        ax.axhline(threshold, color="grey", ls="--", lw=0.8)
+        for a, b in r.segments:
+            ax.axvspan(a, b, ymin=0.0, ymax=0.12, color="tab:orange", alpha=0.9)
+        for a, b in (reference or {}).get(r.phrase, ()):
+            ax.axvspan(a, b, ymin=0.88, ymax=1.0, color="tab:green", alpha=0.9)
+        ax.set_ylim(0, 1.02)
+        ax.set_ylabel("p", rotation=0, labelpad=8)
+        ax.text(0.005, 0.8, r.phrase, transform=ax.transAxes, fontsize=9,
+                bbox=dict(facecolor="white", alpha=0.8, lw=0))
+    axes[-1].set_xlabel("time (s)  —  orange: detected, green: reference")
+    axes[-1].set_xlim(0, duration)
+    fig.tight_layout()
+    out = Path(out)
+    with atomic_path(out.with_suffix(".png")) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return out.with_suffix(".png")
