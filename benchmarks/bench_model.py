@@ -13,7 +13,9 @@ This is how the ``cpu`` preset was sized: one step for 32 clips should take roug
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
+import sys
 import time
 
 import torch
@@ -25,6 +27,25 @@ from wstag.models.pooling import linear_softmax_pool
 
 VOCAB = 5000  # about the size of an AudioCaps-scale vocabulary
 WORDS = 4  # tokens per phrase
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc malloc to reuse freed memory instead of mmap/munmap for big blocks.
+
+    glibc serves blocks over 32 MiB with a fresh mmap each time and unmaps them on free,
+    so every large activation (block 1 at batch 32 is ~65 MB) is page-faulted and zeroed
+    by the kernel again, every step. With mmap disabled and trimming raised, freed
+    memory is reused: on the 2-core test machine this made a training step ~8x faster.
+    Returns False where it does not apply (not glibc).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_max = -1, -4
+    return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, 1 << 30))
 
 
 def _sync(device: torch.device) -> None:
@@ -39,11 +60,15 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--phrases", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--steps", type=int, default=3, help="timed training steps (after 1 warm-up)")
+    parser.add_argument("--steps", type=int, default=3, help="timed training steps (after 2 warm-ups)")
     parser.add_argument("--repeats", type=int, default=3, help="timed inference batches (after 1 warm-up)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--no-malloc-tuning", action="store_true",
+                        help="keep glibc's default mmap behaviour (see keep_freed_memory)")
     args = parser.parse_args()
+    tuned = False if args.no_malloc_tuning else keep_freed_memory()
+    print(f"glibc malloc tuned to reuse freed memory: {tuned}")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -70,7 +95,7 @@ def main() -> None:
 
     model.train()
     times = []
-    for step in range(args.steps + 1):
+    for step in range(args.steps + 2):
         _sync(device)
         t0 = time.perf_counter()
         probs, mask = model(feats, feat_lengths, tokens, token_lengths)  # (B, T, N), (B, T)
@@ -81,7 +106,7 @@ def main() -> None:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimiser.step()
         _sync(device)
-        if step:  # the first step warms up allocators and kernels
+        if step >= 2:  # the first steps warm up allocators and kernels
             times.append(time.perf_counter() - t0)
     step_s = sum(times) / len(times)
     print(f"training step ({device.type}, {torch.get_num_threads()} threads, batch {b} x {args.seconds:g} s, "

@@ -11,6 +11,7 @@ app.add_typer(data.app, name="data")
 app.command()(model.train)
 app.command()(model.evaluate)
 app.command()(model.ground)
+app.command()(model.demo)
 
 
 @app.command()

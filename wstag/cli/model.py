@@ -88,3 +88,21 @@ def ground(
         from wstag.inference.plot import plot_grounding
 
         log(f"wrote {plot_grounding(audio, results, grounder.grid, plot, threshold)}")
+
+
+@handle_errors
+def demo(
+    out: Path = typer.Option(Path("runs/demo"), help="Folder for the corpus, the run and the report."),
+    cache: Optional[Path] = typer.Option(None, help="Sound bank cache folder."),
+    seed: int = typer.Option(0, help="Training seed."),
+    minutes: Optional[float] = typer.Option(None, help="Training time budget (default: the config's)."),
+) -> None:
+    """The main job: fetch, build the small corpus, train the CPU model, evaluate, report."""
+    import time
+
+    from wstag.experiments.demo import run_demo
+
+    start = time.perf_counter()
+    result = run_demo(out, cache, seed, minutes, log=log, progress=progress)
+    print_metrics(result.metrics)
+    typer.echo(f"report: {result.report}  (total {time.perf_counter() - start:.0f} s)")
