@@ -30,8 +30,11 @@ class MixConfig:
     p_background: float = 0.85
     p_background_captioned: float = 0.67  # about a third of beds go unmentioned (paper IV-B)
     n_events_weights: tuple[float, ...] = (0.12, 0.38, 0.32, 0.18)  # 1, 2, 3, 4 events
-    repetitions_weights: tuple[float, ...] = (0.45, 0.35, 0.20)  # 1, 2, 3 occurrences
-    p_long: float = 0.6  # a sustainable class is placed as one long event
+    # 1, 2, 3, 4 occurrences. Many repeated short events keep the "fire on any sound"
+    # controls low: a whole-clip detection is a true positive only for long phrases.
+    repetitions_weights: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4)
+    repeat_total_seconds: float = 4.5  # repetitions stop before a short event adds up to a long one
+    p_long: float = 0.5  # a sustainable class is placed as one long event
     long_seconds: tuple[float, float] = (5.0, 9.8)
     event_level_db: float = -20.0
     event_jitter_db: tuple[float, float] = (-4.0, 4.0)
@@ -148,8 +151,8 @@ class Composer:
         if cls.name in cfg.always_chain or (is_sustainable(cls, cfg) and rng.random() < cfg.p_long):
             return self._long_event(rng, cls, recs)
         rec = _choice(rng, recs)
-        reps = _weighted(rng, cfg.repetitions_weights)
         length = min(rec.active_duration, cfg.duration)
+        reps = min(_weighted(rng, cfg.repetitions_weights), max(1, int(cfg.repeat_total_seconds // length)))
         pieces, segs = [], []
         for _ in range(reps):
             for _attempt in range(20):
