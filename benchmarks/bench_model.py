@@ -6,8 +6,9 @@
 Prints the parameter counts, the time of one training step (forward + backward + Adam
 on cached log-mel, clip BCE with linear-softmax pooling, as phrase-level training does)
 and inference speed from waveforms (log-mel included) as clips/s and real-time factor.
-This is how the ``cpu`` preset was sized: one step for 32 clips should take roughly
-0.3-0.6 s on two cores, so that an epoch of 2,000 clips takes about a minute.
+This is how the ``cpu`` preset was sized for two CPU cores. Its floor is the CNN's first
+block at full resolution (32 clips x 8 channels x 1001 frames x 64 mels: ~0.5 s forward
+and backward on its own), so a step takes ~1.2 s and an epoch of 2,000 clips ~75 s.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from wstag.audio.frames import DEFAULT_GRID
-from wstag.models.factory import build_model, count_parameters, get_preset
+from wstag.models.factory import build_model, count_parameters
 from wstag.models.pooling import linear_softmax_pool
 
 VOCAB = 5000  # about the size of an AudioCaps-scale vocabulary
@@ -64,6 +65,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed inference batches (after 1 warm-up)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the forward passes")
     parser.add_argument("--no-malloc-tuning", action="store_true",
                         help="keep glibc's default mmap behaviour (see keep_freed_memory)")
     args = parser.parse_args()
@@ -79,7 +81,8 @@ def main() -> None:
         config.update(json.loads(args.override))
     model = build_model(config, VOCAB).to(device)
     counts = count_parameters(model)
-    print(f"preset {args.preset}: {get_preset(args.preset).audio_encoder.channels if not args.override else config}")
+    print(f"model {config}: channels {model.audio_encoder.config.channels}, embedding {model.embed_dim}"
+          + (", bf16 autocast" if args.bf16 else ""))
     print(f"parameters: audio encoder {counts['audio_encoder']:,}, text encoder {counts['text_encoder']:,} "
           f"(vocabulary {VOCAB}), total {counts['total']:,}")
 
@@ -98,8 +101,9 @@ def main() -> None:
     for step in range(args.steps + 2):
         _sync(device)
         t0 = time.perf_counter()
-        probs, mask = model(feats, feat_lengths, tokens, token_lengths)  # (B, T, N), (B, T)
-        clip = linear_softmax_pool(probs, mask).clamp(1e-7, 1 - 1e-7)  # (B, N)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
+            probs, mask = model(feats, feat_lengths, tokens, token_lengths)  # (B, T, N), (B, T)
+        clip = linear_softmax_pool(probs.float(), mask).clamp(1e-7, 1 - 1e-7)  # (B, N)
         loss = F.binary_cross_entropy(clip, targets)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
@@ -117,7 +121,7 @@ def main() -> None:
     audio = torch.randn(b, n_samples, device=device) * 0.1  # (B, n)
     lengths = torch.full((b,), n_samples, dtype=torch.long)
     times = []
-    with torch.inference_mode():
+    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
         for rep in range(args.repeats + 1):
             _sync(device)
             t0 = time.perf_counter()

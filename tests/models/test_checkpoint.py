@@ -102,7 +102,8 @@ def test_config_missing_keys(saved) -> None:
 def test_weights_of_another_shape(saved) -> None:
     folder = saved[0]
     _edit_json(folder / "config.json", lambda c: c["model"]["audio_encoder"].update(channels=[4, 4, 8, 16]))
-    with pytest.raises(ModelFolderError, match=r"model.safetensors does not match config.json: shape mismatch .*blocks\.3"):
+    message = r"model.safetensors does not match config.json: shape mismatch .*blocks\.3"
+    with pytest.raises(ModelFolderError, match=message):
         load_model(folder)
 
 

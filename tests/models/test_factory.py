@@ -3,6 +3,7 @@ import torch
 
 from wstag.errors import ConfigError
 from wstag.models.crnn import CRNNConfig
+from wstag.models.text_encoder import TextEncoderConfig
 from wstag.models.factory import (
     MODEL_PRESETS,
     ModelConfig,
@@ -71,7 +72,7 @@ def test_vocab_size_must_be_valid() -> None:
 
 
 def test_build_from_config_object() -> None:
-    cfg = ModelConfig(CRNNConfig(channels=(4, 4, 8, 8), embed_dim=8, gru_hidden=4),
-                      to_model_config({"text_encoder": {"embed_dim": 8}, "audio_encoder": {"gru_hidden": 4}}).text_encoder)
+    cfg = ModelConfig(CRNNConfig(channels=(4, 4, 8, 8), embed_dim=8, gru_hidden=4), TextEncoderConfig(embed_dim=8))
     model = build_model(cfg, vocab_size=12)
     assert model.vocab_size == 12 and model.embed_dim == 8
+    assert model.audio_encoder.config is cfg.audio_encoder

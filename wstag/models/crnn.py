@@ -174,11 +174,12 @@ class CRNN(nn.Module):
             feat_lengths = torch.full((b,), t, dtype=torch.long, device=feats.device)
         feat_lengths = feat_lengths.to(device=feats.device, dtype=torch.long)
         if feat_lengths.shape != (b,) or bool((feat_lengths < 0).any()) or bool((feat_lengths > t).any()):
-            raise ValueError(f"feat_lengths must be (B,) = ({b},) values in [0, {t}], got {feat_lengths.tolist()}")
+            raise ValueError(f"feat_lengths must be (B,) = ({b},) values in [0, {t}], "
+                             f"got {feat_lengths.tolist()}")
         padded = bool((feat_lengths < t).any())  # else skip all masking: nothing to leak
 
-        x = self.mel_bn(feats.reshape(b * t, feats.shape[2])).reshape(feats.shape)  # (B, T, M), normalised per mel bin
-        x = self.spec_augment(x)  # fills with 0 = the mean after BN
+        x = self.mel_bn(feats.reshape(b * t, feats.shape[2]))  # (B*T, M): statistics per mel bin
+        x = self.spec_augment(x.reshape(feats.shape))  # (B, T, M); fills with 0 = the mean after BN
         # (B, 1, T, M) with channels_last strides (a view): every conv, BN and pooling after
         # it then runs channels_last, ~1.5x faster on CPU with few channels (oneDNN).
         x = x[..., None].permute(0, 3, 1, 2)
