@@ -14,9 +14,7 @@ and backward on its own), so a step takes ~1.2 s and an epoch of 2,000 clips ~75
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
-import sys
 import time
 
 import torch
@@ -25,28 +23,10 @@ import torch.nn.functional as F
 from wstag.audio.frames import DEFAULT_GRID
 from wstag.models.factory import build_model, count_parameters
 from wstag.models.pooling import linear_softmax_pool
+from wstag.runtime import keep_freed_memory
 
 VOCAB = 5000  # about the size of an AudioCaps-scale vocabulary
 WORDS = 4  # tokens per phrase
-
-
-def keep_freed_memory() -> bool:
-    """Ask glibc malloc to reuse freed memory instead of mmap/munmap for big blocks.
-
-    glibc serves blocks over 32 MiB with a fresh mmap each time and unmaps them on free,
-    so every large activation (block 1 at batch 32 is ~65 MB) is page-faulted and zeroed
-    by the kernel again, every step. With mmap disabled and trimming raised, freed
-    memory is reused: on the 2-core test machine this made a training step ~8x faster.
-    Returns False where it does not apply (not glibc).
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return False
-    m_trim_threshold, m_mmap_max = -1, -4
-    return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, 1 << 30))
 
 
 def _sync(device: torch.device) -> None:

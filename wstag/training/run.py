@@ -25,6 +25,7 @@ from wstag.data.feature_cache import CACHE_NAME, FeatureStore, build_feature_cac
 from wstag.errors import ConfigError
 from wstag.models.checkpoint import save_model
 from wstag.models.factory import build_model
+from wstag.runtime import keep_freed_memory
 from wstag.sampling.random_sampler import RandomNegativeSampler
 from wstag.text.vocabulary import Vocabulary
 from wstag.training.config import ExperimentConfig
@@ -103,6 +104,7 @@ def train(
     say = log or (lambda m: None)
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    keep_freed_memory()
     L.seed_everything(tc.seed, workers=True, verbose=False)
     train_folder, train_weak = _split_paths(data_dir, "train")
     val_folder, val_weak = _split_paths(data_dir, "val")
