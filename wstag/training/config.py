@@ -96,9 +96,15 @@ class ExperimentConfig:
 def _coerce(value: str) -> Any:
     """Parse an override value the way YAML would (numbers, booleans, null, lists)."""
     try:
-        return yaml.safe_load(value)
+        parsed = yaml.safe_load(value)
     except yaml.YAMLError:
         return value
+    if isinstance(parsed, str):  # YAML 1.1 reads "5e-4" as a string
+        try:
+            return float(parsed)
+        except ValueError:
+            pass
+    return parsed
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str], where: str) -> dict[str, Any]:

@@ -105,3 +105,73 @@ def collate_phrase_batch(items: list[dict]) -> dict[str, torch.Tensor]:
         "labels": labels,  # (B, N)
         "phrase_mask": token_lengths > 0,  # (B, N)
     }
+
+
+class CaptionDataset(Dataset):
+    """Sentence-level data: a clip's features and its caption's phrases (no negatives:
+    the other captions of the batch are the negatives of the ranking loss)."""
+
+    def __init__(self, clips: Sequence[Clip], features: FeatureStore, vocab: Vocabulary):
+        for c in clips:
+            if any(p.segments is not None for p in c.phrases):
+                raise ValueError(f"clip {c.audio_id}: weak training must not see segments")
+        self.clips = [c for c in clips if c.phrases]  # captions without a phrase cannot be ranked
+        self.features = features
+        self.vocab = vocab
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, index: int) -> dict:
+        clip = self.clips[index]
+        phrases = list(dict.fromkeys(p.text for p in clip.phrases))
+        return {
+            "features": self.features[clip.audio_id],
+            "tokens": [self.vocab.encode(p) for p in phrases],
+            "labels": np.ones(len(phrases), dtype=np.float32),
+        }
+
+
+class StrongPhraseDataset(Dataset):
+    """SSTAG data: a clip's phrases with frame targets rasterised from their segments."""
+
+    def __init__(self, clips: Sequence[Clip], features: FeatureStore, vocab: Vocabulary, grid):
+        self.clips = [c for c in clips if c.phrases]
+        for c in self.clips:
+            if not c.is_strong:
+                raise ValueError(f"clip {c.audio_id}: strong supervision needs segments on every phrase")
+        self.features = features
+        self.vocab = vocab
+        self.grid = grid
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, index: int) -> dict:
+        clip = self.clips[index]
+        feats = self.features[clip.audio_id]
+        n_out = feats.shape[0] // self.grid.time_downsample
+        merged: dict[str, list] = {}
+        for p in clip.phrases:  # the same text twice in a caption: one query, both segments
+            merged.setdefault(p.text, []).extend((s.onset, s.offset) for s in p.segments)
+        targets = np.stack([self.grid.segments_to_frame_mask(segs, n_out) for segs in merged.values()])
+        return {
+            "features": feats,
+            "tokens": [self.vocab.encode(t) for t in merged],
+            "labels": np.ones(len(merged), dtype=np.float32),
+            "frame_targets": targets,  # (N, T_out)
+        }
+
+
+def collate_strong_batch(items: list[dict]) -> dict[str, torch.Tensor]:
+    batch = collate_phrase_batch(items)
+    b, n = batch["labels"].shape
+    t = max(it["frame_targets"].shape[1] for it in items)
+    targets = torch.zeros(b, t, n)
+    for i, it in enumerate(items):
+        ft = torch.from_numpy(it["frame_targets"])  # (N_i, T_i)
+        targets[i, : ft.shape[1], : ft.shape[0]] = ft.T
+    batch["frame_targets"] = targets  # (B, T, N)
+    return batch

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Callable
 
 import lightning as L
+import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
-from wstag.data.audiogrounding import read_weak_v2
+from wstag.audio.frames import DEFAULT_GRID
+from wstag.data.audiogrounding import read_v2, read_weak_v2
 from wstag.data.feature_cache import CACHE_NAME, FeatureStore, build_feature_cache
 from wstag.errors import ConfigError
 from wstag.models.checkpoint import save_model
@@ -29,8 +31,12 @@ from wstag.runtime import keep_freed_memory
 from wstag.sampling.random_sampler import RandomNegativeSampler
 from wstag.text.vocabulary import Vocabulary
 from wstag.training.config import ExperimentConfig
-from wstag.training.datasets import PhraseLevelDataset, collate_phrase_batch
+from wstag.training.datasets import (
+    CaptionDataset, PhraseLevelDataset, StrongPhraseDataset, collate_phrase_batch, collate_strong_batch,
+)
 from wstag.training.phrase_level import PhraseLevelModule
+from wstag.training.sentence_level import SentenceLevelModule
+from wstag.training.strong import StrongModule
 
 MODEL_DIR = "model"
 
@@ -76,12 +82,35 @@ class TrainResult:
     data_loading_share: float
 
 
-def _split_paths(data_dir: Path, split: str) -> tuple[Path, Path]:
+def _split_paths(data_dir: Path, split: str, strong: bool = False) -> tuple[Path, Path]:
+    """The split's folder and its label file: weak.json, or labels.json for strong supervision."""
     folder = data_dir / split
-    weak = folder / "weak.json"
-    if not weak.is_file():
-        raise ConfigError(f"{data_dir}: no {split}/weak.json; is this a corpus built by `wstag data build`?")
-    return folder, weak
+    labels = folder / ("labels.json" if strong else "weak.json")
+    if not labels.is_file():
+        raise ConfigError(f"{data_dir}: no {split}/{labels.name}; is this a corpus built by `wstag data build`?")
+    return folder, labels
+
+
+def _phrase_level(train_clips, val_clips, train_feats, val_feats, vocab, tc):
+    pool = [p.text for c in train_clips for p in c.phrases]
+    return (PhraseLevelDataset(train_clips, train_feats, vocab, RandomNegativeSampler(pool), tc.n_phrases, tc.seed),
+            PhraseLevelDataset(val_clips, val_feats, vocab, RandomNegativeSampler(pool), tc.n_phrases, tc.seed + 1),
+            collate_phrase_batch, PhraseLevelModule)
+
+
+def _sentence_level(train_clips, val_clips, train_feats, val_feats, vocab, tc):
+    return (CaptionDataset(train_clips, train_feats, vocab), CaptionDataset(val_clips, val_feats, vocab),
+            collate_phrase_batch, SentenceLevelModule)
+
+
+def _sstag(train_clips, val_clips, train_feats, val_feats, vocab, tc):
+    return (StrongPhraseDataset(train_clips, train_feats, vocab, DEFAULT_GRID),
+            StrongPhraseDataset(val_clips, val_feats, vocab, DEFAULT_GRID),
+            collate_strong_batch, StrongModule)
+
+
+#: regime -> (train dataset, val dataset, collate function, LightningModule class)
+REGIMES = {"phrase_level": _phrase_level, "sentence_level": _sentence_level, "sstag": _sstag}
 
 
 def prepare_features(folder: Path, clips, progress: Callable | None = None) -> FeatureStore:
@@ -99,31 +128,38 @@ def train(
 ) -> TrainResult:
     """Train ``config`` on the corpus in ``data_dir``; write checkpoints and the model folder to ``out_dir``."""
     tc = config.training
-    if tc.regime != "phrase_level":
-        raise ConfigError(f"training.regime {tc.regime!r} is not implemented yet (only 'phrase_level')")
+    if tc.regime not in REGIMES:
+        raise ConfigError(f"training.regime {tc.regime!r} is not implemented yet (choose one of {sorted(REGIMES)})")
     say = log or (lambda m: None)
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     keep_freed_memory()
     L.seed_everything(tc.seed, workers=True, verbose=False)
-    train_folder, train_weak = _split_paths(data_dir, "train")
-    val_folder, val_weak = _split_paths(data_dir, "val")
-    train_clips, val_clips = read_weak_v2(train_weak), read_weak_v2(val_weak)
+    strong = tc.regime == "sstag"
+    train_folder, train_labels = _split_paths(data_dir, "train", strong)
+    val_folder, val_labels = _split_paths(data_dir, "val", strong)
+    read = (lambda p: read_v2(p, require_segments=True)) if strong else read_weak_v2
+    train_clips, val_clips = read(train_labels), read(val_labels)
+    if tc.train_fraction < 1.0:
+        rng = np.random.default_rng(tc.seed)
+        keep = np.sort(rng.choice(len(train_clips), max(1, round(tc.train_fraction * len(train_clips))), replace=False))
+        train_clips = [train_clips[i] for i in keep]
+        say(f"training on {len(train_clips)} clips ({tc.train_fraction:.0%} of the train split)")
     train_feats = prepare_features(train_folder, train_clips, progress)
     val_feats = prepare_features(val_folder, val_clips, progress)
 
     vocab_path = out_dir / "vocab.json"
     vocab = Vocabulary.load(vocab_path) if vocab_path.is_file() else Vocabulary.build(c.caption for c in train_clips)
     vocab.save(vocab_path)
-    pool = [p.text for c in train_clips for p in c.phrases]
-    train_ds = PhraseLevelDataset(train_clips, train_feats, vocab, RandomNegativeSampler(pool), tc.n_phrases, tc.seed)
-    val_ds = PhraseLevelDataset(val_clips, val_feats, vocab, RandomNegativeSampler(pool), tc.n_phrases, tc.seed + 1)
-    loader = dict(batch_size=tc.batch_size, collate_fn=collate_phrase_batch, num_workers=tc.num_workers)
-    train_dl = DataLoader(train_ds, shuffle=True, **loader)
+    train_ds, val_ds, collate, module_cls = REGIMES[tc.regime](train_clips, val_clips, train_feats, val_feats, vocab, tc)
+    # The ranking loss needs negatives: never a last batch of one clip.
+    drop_last = tc.regime == "sentence_level"
+    loader = dict(batch_size=tc.batch_size, collate_fn=collate, num_workers=tc.num_workers)
+    train_dl = DataLoader(train_ds, shuffle=True, drop_last=drop_last and len(train_ds) > tc.batch_size, **loader)
     val_dl = DataLoader(val_ds, shuffle=False, **loader)
 
     model = build_model(config.model, len(vocab))
-    module = PhraseLevelModule(model, tc)
+    module = module_cls(model, tc)
     ckpt_dir = out_dir / "checkpoints"
     best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/loss", mode="min", save_top_k=1, save_last=True)
     timer = _StepTimer()

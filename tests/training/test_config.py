@@ -1,0 +1,47 @@
+"""Experiment configs: every shipped YAML loads; bad ones fail naming file and key."""
+
+from pathlib import Path
+
+import pytest
+
+from wstag.errors import ConfigError
+from wstag.models.factory import build_model
+from wstag.training.config import load_experiment, parse_experiment
+
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_shipped_configs_load_and_build(path):
+    cfg = load_experiment(path)
+    assert cfg.name == path.stem
+    build_model(cfg.model, vocab_size=10)
+
+
+def test_overrides_use_dotted_paths_and_yaml_values():
+    cfg = parse_experiment({"training": {"lr": 0.001}}, "x.yaml",
+                           ["training.max_epochs=3", "training.lr=5e-4", "model.preset=paper"])
+    assert cfg.training.max_epochs == 3 and cfg.training.lr == 5e-4 and cfg.model == {"preset": "paper"}
+
+
+@pytest.mark.parametrize("data,message", [
+    ({"training": {"batch_sise": 8}}, "unknown keys in 'training'"),
+    ({"training": {"regime": "magic"}}, "training.regime must be one of"),
+    ({"training": {"audio_pooling": "median"}}, "training.audio_pooling must be one of"),
+    ({"training": {"lr": 2.0}}, "training.lr must be in"),
+    ({"training": {"batch_size": "big"}}, "training.batch_size must be int"),
+    ({"training": {"n_phrases": 0}}, "training.n_phrases must be >= 1"),
+    ({"sampling": {"strategy": "psychic"}}, "sampling.strategy must be one of"),
+    ({"colour": 1}, "unknown top-level keys"),
+    ({"training": {"regime": "self_supervised"}}, "training.teacher is required"),
+])
+def test_bad_configs(data, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_experiment(data, "bad.yaml")
+
+
+def test_bad_override_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="must look like section.key=value"):
+        parse_experiment({}, "x.yaml", ["training.lr"])
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_experiment(tmp_path / "none.yaml")
