@@ -34,3 +34,27 @@ def test_train_rejects_a_bad_config(tmp_path):
     res = runner.invoke(app, ["train", str(bad), "--data", str(tmp_path), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2
     assert "unknown keys in 'training'" in res.output and "batch_sise" in res.output
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(sound_bank, tmp_path_factory):
+    return build_corpus(sound_bank, "tiny", tmp_path_factory.mktemp("c") / "tiny", seed=2).path
+
+
+@pytest.mark.parametrize("config", ["sentence_amax_tmean.yaml", "sstag_tenth.yaml"])
+def test_other_regimes_train_and_evaluate(tiny_corpus, tmp_path, config):
+    res = runner.invoke(app, ["train", f"configs/{config}", "--data", str(tiny_corpus), "--out", str(tmp_path / "run"),
+                              "--max-epochs", "1", "model.preset=cpu", "training.batch_size=8"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["evaluate", str(tmp_path / "run" / "model"), "--data", str(tiny_corpus)])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "run" / "model" / "metrics.json").read_text())["n_pairs_whole"] > 0
+
+
+def test_training_resumes_after_an_interruption(tiny_corpus, tmp_path):
+    args = ["train", "configs/phrase_random_cpu.yaml", "--data", str(tiny_corpus), "--out", str(tmp_path / "run")]
+    assert runner.invoke(app, args + ["--max-epochs", "1"]).exit_code == 0
+    assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
+    res = runner.invoke(app, args + ["--max-epochs", "2"])
+    assert res.exit_code == 0, res.output
+    assert "resuming from" in res.output and "epochs 2" in res.output

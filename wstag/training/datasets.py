@@ -7,7 +7,6 @@ have no segments. Negatives are redrawn every epoch (seeded by seed, epoch, inde
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -23,11 +22,11 @@ class NegativeSampler(Protocol):
     def sample(self, positives: Sequence[str], n_total: int, rng: np.random.Generator) -> list[str]: ...
 
 
-@dataclass
-class PhraseItem:
-    features: np.ndarray  # (T, 64)
-    phrases: list[str]
-    labels: np.ndarray  # (N,)
+def _require_weak(clips: Sequence[Clip]) -> None:
+    """Weakly-supervised training must never read segments (SPEC 5.2)."""
+    for c in clips:
+        if any(p.segments is not None for p in c.phrases):
+            raise ValueError(f"clip {c.audio_id}: weak training must not see segments")
 
 
 class PhraseLevelDataset(Dataset):
@@ -40,9 +39,7 @@ class PhraseLevelDataset(Dataset):
         n_phrases: int = 32,
         seed: int = 0,
     ):
-        for c in clips:
-            if any(p.segments is not None for p in c.phrases):
-                raise ValueError(f"clip {c.audio_id}: weak training must not see segments")
+        _require_weak(clips)
         self.clips = [c for c in clips if c.phrases]
         self.features = features
         self.vocab = vocab
@@ -112,9 +109,7 @@ class CaptionDataset(Dataset):
     the other captions of the batch are the negatives of the ranking loss)."""
 
     def __init__(self, clips: Sequence[Clip], features: FeatureStore, vocab: Vocabulary):
-        for c in clips:
-            if any(p.segments is not None for p in c.phrases):
-                raise ValueError(f"clip {c.audio_id}: weak training must not see segments")
+        _require_weak(clips)
         self.clips = [c for c in clips if c.phrases]  # captions without a phrase cannot be ranked
         self.features = features
         self.vocab = vocab
