@@ -12,6 +12,7 @@ app.command()(model.train)
 app.command()(model.evaluate)
 app.command()(model.ground)
 app.command()(model.demo)
+app.command()(model.table)
 
 
 @app.command()

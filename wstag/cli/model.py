@@ -106,3 +106,21 @@ def demo(
     result = run_demo(out, cache, seed, minutes, log=log, progress=progress)
     print_metrics(result.metrics)
     typer.echo(f"report: {result.report}  (total {time.perf_counter() - start:.0f} s)")
+
+
+@handle_errors
+def table(
+    rows: List[Path] = typer.Argument(..., help="Config files, one per row (e.g. configs/sentence_*.yaml)."),
+    data: Path = typer.Option(..., help="Corpus folder."),
+    out: Path = typer.Option(..., help="Folder for one run per row and table.md."),
+    override: List[str] = typer.Option([], help="key=value applied to every row, e.g. model.preset=cpu"),
+) -> None:
+    """Train and evaluate several configs on one corpus; print and write a markdown table."""
+    from wstag.data.atomic import atomic_open
+    from wstag.experiments.tables import markdown_table, run_rows
+
+    result = run_rows(rows, data, out, override, log=log, progress=progress)
+    text = markdown_table(result)
+    with atomic_open(Path(out) / "table.md") as fh:
+        fh.write(text)
+    typer.echo(text, nl=False)
