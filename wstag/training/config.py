@@ -31,9 +31,6 @@ class TrainingConfig:
     n_phrases: int = 32
     batch_size: int = 32
     lr: float = 1e-3
-    # Learning-rate multiplier for the word embeddings. The paper trains 100 epochs with
-    # one rate; a CPU budget of a few epochs needs the sparse word vectors to move faster.
-    text_lr_scale: float = 1.0
     lr_factor: float = 0.1
     lr_patience: int = 3
     max_epochs: int = 100
@@ -60,8 +57,6 @@ class TrainingConfig:
                 bad(key, f"must be >= 1, got {getattr(self, key)}")
         if not 0 < self.lr < 1:
             bad("lr", f"must be in (0, 1), got {self.lr}")
-        if not 0 < self.text_lr_scale <= 1000:
-            bad("text_lr_scale", f"must be in (0, 1000], got {self.text_lr_scale}")
         if not 0 < self.train_fraction <= 1:
             bad("train_fraction", f"must be in (0, 1], got {self.train_fraction}")
         if self.num_workers < 0:

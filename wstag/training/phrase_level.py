@@ -36,13 +36,7 @@ class PhraseLevelModule(L.LightningModule):
         self.log("val/loss", self._loss(batch), prog_bar=True, batch_size=len(batch["labels"]))
 
     def configure_optimizers(self):
-        text = list(self.model.text_encoder.parameters())
-        text_ids = {id(p) for p in text}
-        rest = [p for p in self.parameters() if id(p) not in text_ids]
-        opt = torch.optim.Adam([
-            {"params": rest, "lr": self.config.lr},
-            {"params": text, "lr": self.config.lr * self.config.text_lr_scale},
-        ])
+        opt = torch.optim.Adam(self.parameters(), lr=self.config.lr)
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
             opt, mode="min", factor=self.config.lr_factor, patience=self.config.lr_patience
         )
