@@ -24,7 +24,7 @@ from typing import Callable, Iterable
 
 from wstag.errors import FetchError
 from wstag.scapes.readers.archives import extract_archive
-from wstag.scapes.readers.deb import extract_deb, verify_deb
+from wstag.scapes.readers.deb import deb_version, extract_deb, verify_deb
 
 #: SOUNDS.md's recommended core set and cheap add-ons (Debian bookworm, main).
 CORE_PACKAGES = (
@@ -203,12 +203,6 @@ def _unpack(archive: Path, root: Path, package: str, version: str, extract: Call
     return n_audio
 
 
-def _deb_version(deb: Path) -> str:
-    # Debian file names are NAME_VERSION_ARCH.deb (with ':' escaped as %3a).
-    parts = deb.stem.split("_")
-    return parts[1].replace("%3a", ":") if len(parts) >= 3 else "unknown"
-
-
 def fetch_debian_package(
     package: str, cache: Path, debs_dir: Path | None = None, progress: ProgressFn | None = None
 ) -> FetchedPackage:
@@ -234,7 +228,7 @@ def fetch_debian_package(
         if not _deb_is_good(deb, package):
             raise FetchError(f"{deb}: downloaded file fails its checksum; try again later")
     say(f"unpacking {deb.name}")
-    version = _deb_version(deb)
+    version = deb_version(deb).version
     n = _unpack(deb, root, package, version, lambda dest: extract_deb(deb, dest, KEEP_SUFFIXES))
     return FetchedPackage(package, "debian", version, deb, root, n, False)
 
