@@ -13,6 +13,7 @@ import numpy as np
 
 from wstag.data.records import Clip, Phrase, Segment
 from wstag.scapes.mixing import PlacedEvent
+from wstag.text.phrases import extract_phrases
 from wstag.text.tokenize import tokenize
 
 SEQUENTIAL = ("followed by", ", then", "and then", "followed by", "after which")
@@ -76,12 +77,14 @@ def write_caption(
             pieces.append(connective)
             tokens += tokenize(connective)
         text, modifier = _phrase_text(rng, ev)
-        ptoks = tokenize(text)
         start = len(tokens)
-        tokens += ptoks
-        phrases.append(Phrase(" ".join(ptoks), start, len(tokens) - 1,
-                              tuple(Segment(a, b) for a, b in ev.segments)))
-        classes.append(ev.sound_class.name)
+        tokens += tokenize(text)
+        segments = tuple(Segment(a, b) for a, b in ev.segments)
+        # Annotate what the phrase parser (and an AudioGrounding annotator) would mark:
+        # "a crowd cheers and applauds" is two phrases, each with the event's segments.
+        for sub in extract_phrases(text) or [Phrase(text, 0, len(tokens) - start - 1)]:
+            phrases.append(Phrase(sub.text, start + sub.start_index, start + sub.end_index, segments))
+            classes.append(ev.sound_class.name)
         pieces.append(text)
         if modifier:
             pieces.append(modifier)
