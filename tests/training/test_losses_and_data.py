@@ -68,3 +68,26 @@ def test_pad_phrase_tokens_shapes():
     assert tokens.shape == (2, 2, 3)
     assert lengths.tolist() == [[2, 1], [3, 0]]
     assert tokens[1, 1].tolist() == [0, 0, 0]
+
+
+def test_caption_dataset_skips_captions_without_phrases():
+    from wstag.training.datasets import CaptionDataset
+
+    empty = Clip("c9.flac", "ambient", ("ambient",), ())
+    clips = [_clip(0, ["a dog barks"]), empty]
+    feats = _Features({c.audio_id: np.zeros((11, 64), np.float32) for c in clips})
+    ds = CaptionDataset(clips, feats, Vocabulary.build(["a dog barks ambient"]))
+    assert len(ds) == 1 and ds[0]["labels"].tolist() == [1.0]
+
+
+def test_strong_dataset_rasterises_segments_on_the_40ms_grid():
+    from wstag.audio.frames import DEFAULT_GRID
+    from wstag.training.datasets import StrongPhraseDataset, collate_strong_batch
+
+    clip = _clip(0, ["a dog barks"], (Segment(0.2, 0.4),))
+    feats = _Features({clip.audio_id: np.zeros((101, 64), np.float32)})  # 1 s -> 25 output frames
+    ds = StrongPhraseDataset([clip], feats, Vocabulary.build(["a dog barks"]), DEFAULT_GRID)
+    item = ds[0]
+    assert item["frame_targets"].shape == (1, 25)
+    assert np.flatnonzero(item["frame_targets"][0]).tolist() == [5, 6, 7, 8, 9]  # centres 0.22 .. 0.38 s
+    assert collate_strong_batch([item])["frame_targets"].shape == (1, 25, 1)
