@@ -88,3 +88,12 @@ class FeatureStore:
 
     def __getstate__(self):  # picklable for DataLoader workers: reopen in each process
         return {"path": self.path, "_h5": None}
+
+
+def pad_features(features: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad a list of (T_i, F) arrays -> (B, T, F) and lengths (B,)."""
+    t = max(f.shape[0] for f in features)
+    out = torch.zeros(len(features), t, features[0].shape[1])
+    for i, f in enumerate(features):
+        out[i, : f.shape[0]] = torch.from_numpy(np.asarray(f, dtype=np.float32))
+    return out, torch.tensor([f.shape[0] for f in features], dtype=torch.long)

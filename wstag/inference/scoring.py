@@ -13,6 +13,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import torch
 
+from wstag.data.feature_cache import pad_features
 from wstag.data.records import Clip
 from wstag.evaluation.pairs import evaluation_pairs
 from wstag.models.grounding import GroundingModel
@@ -52,12 +53,7 @@ def score_pairs(
     out: dict[str, np.ndarray] = {}
     batches = [ids[i: i + batch_size] for i in range(0, len(ids), batch_size)]
     for batch in wrap(batches, total=len(batches), desc="scoring"):
-        feats = [features[a] for a in batch]
-        t = max(f.shape[0] for f in feats)
-        x = torch.zeros(len(feats), t, feats[0].shape[1])
-        for i, f in enumerate(feats):
-            x[i, : f.shape[0]] = torch.from_numpy(np.asarray(f, dtype=np.float32))
-        lengths = torch.tensor([f.shape[0] for f in feats])
+        x, lengths = pad_features([features[a] for a in batch])  # (B, T, 64), (B,)
         emb, out_lengths = model.encode_audio(x, lengths)  # (B, T, D), (B,)
         for b, audio_id in enumerate(batch):
             pids, texts = zip(*by_clip[audio_id])

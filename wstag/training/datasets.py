@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from wstag.data.feature_cache import FeatureStore
+from wstag.data.feature_cache import FeatureStore, pad_features
 from wstag.data.records import Clip
 from wstag.text.vocabulary import Vocabulary
 
@@ -77,15 +77,6 @@ def pad_phrase_tokens(token_lists: Sequence[Sequence[Sequence[int]]]) -> tuple[t
             tokens[i, j, : len(ids)] = torch.as_tensor(ids, dtype=torch.long)
             lengths[i, j] = len(ids)
     return tokens, lengths
-
-
-def pad_features(features: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pad a list of (T_i, F) arrays -> (B, T, F) and lengths (B,)."""
-    t = max(f.shape[0] for f in features)
-    out = torch.zeros(len(features), t, features[0].shape[1])
-    for i, f in enumerate(features):
-        out[i, : f.shape[0]] = torch.from_numpy(np.asarray(f, dtype=np.float32))
-    return out, torch.tensor([f.shape[0] for f in features], dtype=torch.long)
 
 
 def collate_phrase_batch(items: list[dict]) -> dict[str, torch.Tensor]:
