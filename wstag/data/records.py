@@ -96,9 +96,6 @@ class Clip:
         """The same clip with every segment removed: what weak training may read."""
         return replace(self, phrases=tuple(p.without_segments() for p in self.phrases))
 
-    def with_phrases(self, phrases: Iterable[Phrase]) -> "Clip":
-        return replace(self, phrases=tuple(phrases))
-
     def validate(self, source: str = "<memory>") -> "Clip":
         """Check the invariants; raise LabelError naming ``source`` and the clip."""
         where = f"{source}: clip {self.audio_id!r}"

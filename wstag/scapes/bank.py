@@ -76,9 +76,6 @@ class SoundBank:
     def in_split(self, split: str) -> list[Recording]:
         return [r for r in self.recordings if r.split == split]
 
-    def load(self, rec: Recording) -> np.ndarray:
-        return load_audio(self.root / rec.path, SAMPLE_RATE)
-
 
 def active_span(audio: np.ndarray, frame: int = ACTIVE_FRAME, drop_db: float = ACTIVE_DB) -> tuple[int, int]:
     """Sample indices [start, end) from the first to the last frame within ``drop_db`` of the peak frame."""
