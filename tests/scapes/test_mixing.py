@@ -72,6 +72,18 @@ def test_event_classes_are_distinct_and_never_the_bed():
         assert names[0] == "rain" and all(not e.is_background for e in events[1:])
 
 
+def test_a_long_recording_placed_as_a_short_event_is_cropped():
+    # An 8 s active span must not become an 8 s "short" event: long phrases come only
+    # from beds and deliberate long events, which keeps the loudness control low.
+    recs = [_rec("bell_long", "bell", 9.0, 0.5, 8.5)]
+    comp = Composer({"bell": CLASSES["bell"]}, recs, MixConfig(p_background=0.0, repetitions_weights=(1.0,)))
+    for seed in range(20):
+        (ev,) = comp.compose(np.random.default_rng(seed))
+        (piece,) = ev.pieces
+        assert 1.0 <= piece.length <= MixConfig().short_max_seconds
+        assert 0.5 <= piece.src_start and piece.src_start + piece.length <= 8.5 + 1e-9
+
+
 def test_render_places_audio_only_inside_segments():
     cfg = MixConfig(p_background=0.0, max_peak=10.0)
     comp = Composer(CLASSES, RECS, cfg)

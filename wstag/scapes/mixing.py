@@ -29,12 +29,15 @@ class MixConfig:
     duration: float = 10.0
     p_background: float = 0.85
     p_background_captioned: float = 0.67  # about a third of beds go unmentioned (paper IV-B)
-    n_events_weights: tuple[float, ...] = (0.12, 0.38, 0.32, 0.18)  # 1, 2, 3, 4 events
+    n_events_weights: tuple[float, ...] = (0.08, 0.34, 0.34, 0.24)  # 1, 2, 3, 4 events
     # 1, 2, 3, 4 occurrences. Many repeated short events keep the "fire on any sound"
     # controls low: a whole-clip detection is a true positive only for long phrases.
     repetitions_weights: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4)
     repeat_total_seconds: float = 4.5  # repetitions stop before a short event adds up to a long one
-    p_long: float = 0.5  # a sustainable class is placed as one long event
+    p_long: float = 0.35  # a sustainable class is placed as one long event
+    # A short placement crops recordings longer than this to a random 1-4.5 s stretch, so
+    # long phrases come only from beds and deliberate long events (SPEC 5.3's control).
+    short_max_seconds: float = 4.5
     long_seconds: tuple[float, float] = (5.0, 9.8)
     event_level_db: float = -20.0
     event_jitter_db: tuple[float, float] = (-4.0, 4.0)
@@ -152,6 +155,8 @@ class Composer:
             return self._long_event(rng, cls, recs)
         rec = _choice(rng, recs)
         length = min(rec.active_duration, cfg.duration)
+        if length > cfg.short_max_seconds:
+            length = rng.uniform(1.0, cfg.short_max_seconds)
         reps = min(_weighted(rng, cfg.repetitions_weights), max(1, int(cfg.repeat_total_seconds // length)))
         pieces, segs = [], []
         for _ in range(reps):
