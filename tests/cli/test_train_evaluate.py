@@ -51,6 +51,21 @@ def test_other_regimes_train_and_evaluate(tiny_corpus, tmp_path, config):
     assert json.loads((tmp_path / "run" / "model" / "metrics.json").read_text())["n_pairs_whole"] > 0
 
 
+@pytest.mark.parametrize("config", ["phrase_similarity.yaml", "phrase_clustering.yaml"])
+def test_sampling_strategies_train_clap_first_then_reuse_it(tiny_corpus, tmp_path, config):
+    args = ["train", f"configs/{config}", "--data", str(tiny_corpus), "--out", str(tmp_path / "run"),
+            "model.preset=cpu", "training.batch_size=8", "clap.max_epochs=1", "clap.batch_size=8",
+            "sampling.n_clusters=8"]
+    res = runner.invoke(app, args + ["--max-epochs", "1"])
+    assert res.exit_code == 0, res.output
+    assert "training CLAP" in res.output
+    assert {p.name for p in (tmp_path / "run" / "clap" / "model").iterdir()} >= {"clap.safetensors", "clap.json"}
+    assert (tmp_path / "run" / "model" / "model.safetensors").is_file()
+    res = runner.invoke(app, args + ["--max-epochs", "2"])
+    assert res.exit_code == 0, res.output
+    assert "phrase embeddings from this run's CLAP" in res.output
+
+
 def test_training_resumes_after_an_interruption(tiny_corpus, tmp_path):
     args = ["train", "configs/phrase_random_cpu.yaml", "--data", str(tiny_corpus), "--out", str(tmp_path / "run")]
     assert runner.invoke(app, args + ["--max-epochs", "1"]).exit_code == 0

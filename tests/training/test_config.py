@@ -32,12 +32,26 @@ def test_overrides_use_dotted_paths_and_yaml_values():
     ({"training": {"batch_size": "big"}}, "training.batch_size must be int"),
     ({"training": {"n_phrases": 0}}, "training.n_phrases must be >= 1"),
     ({"sampling": {"strategy": "psychic"}}, "sampling.strategy must be one of"),
+    ({"sampling": {"threshold": 1.5}}, "sampling.threshold is a cosine similarity"),
+    ({"sampling": {"n_clusters": 1}}, "sampling.n_clusters must be >= 2"),
+    ({"sampling": {"clustering": "dbscan"}}, "sampling.clustering must be one of"),
+    ({"clap": {"batch_size": 1}}, "clap.batch_size must be >= 2"),
+    ({"clap": {"epochs": 3}}, "unknown keys in 'clap'"),
+    ({"clap": {"model": {"chanels": [8]}}}, "clap.model: clap: unknown keys"),
     ({"colour": 1}, "unknown top-level keys"),
     ({"training": {"regime": "self_supervised"}}, "training.teacher is required"),
 ])
 def test_bad_configs(data, message):
     with pytest.raises(ConfigError, match=message):
         parse_experiment(data, "bad.yaml")
+
+
+def test_sampling_strategies_and_the_clap_section_parse():
+    cfg = parse_experiment({"sampling": {"strategy": "clustering", "n_clusters": 16},
+                            "clap": {"max_epochs": 5, "model": {"embed_dim": 128}}}, "x.yaml")
+    assert cfg.sampling.needs_embeddings and cfg.sampling.n_clusters == 16
+    assert cfg.clap.max_epochs == 5 and cfg.clap.model == {"embed_dim": 128}
+    assert not parse_experiment({}, "x.yaml").sampling.needs_embeddings
 
 
 def test_bad_override_and_missing_file(tmp_path):

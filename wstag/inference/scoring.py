@@ -17,17 +17,13 @@ from wstag.data.feature_cache import pad_features
 from wstag.data.records import Clip
 from wstag.evaluation.pairs import evaluation_pairs
 from wstag.models.grounding import GroundingModel
+from wstag.models.text_encoder import pad_token_ids
 from wstag.text.vocabulary import Vocabulary
 
 
 def encode_phrases(model: GroundingModel, vocab: Vocabulary, texts: Sequence[str]) -> torch.Tensor:
     """Phrase texts -> (N, D) embeddings; a phrase of only unknown words maps to `<unk>`."""
-    ids = [vocab.encode(t) or [1] for t in texts]
-    length = max(len(i) for i in ids)
-    tokens = torch.zeros(len(ids), length, dtype=torch.long)
-    for k, i in enumerate(ids):
-        tokens[k, : len(i)] = torch.as_tensor(i)
-    return model.encode_text(tokens, torch.tensor([len(i) for i in ids]))
+    return model.encode_text(*pad_token_ids([vocab.encode(t) or [1] for t in texts]))
 
 
 @torch.inference_mode()

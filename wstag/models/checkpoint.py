@@ -60,9 +60,9 @@ def save_model(
     config_text = json.dumps(config, indent=2, ensure_ascii=False) + "\n"  # fails early if not JSON-able
     folder.mkdir(parents=True, exist_ok=True)
     weights = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    _write_atomic(folder / WEIGHTS, lambda tmp: save_file(weights, str(tmp), metadata={"format": "pt"}))
+    write_atomic(folder / WEIGHTS, lambda tmp: save_file(weights, str(tmp), metadata={"format": "pt"}))
     vocab.save(folder / VOCAB)
-    _write_atomic(folder / CONFIG, lambda tmp: tmp.write_text(config_text, encoding="utf-8"))
+    write_atomic(folder / CONFIG, lambda tmp: tmp.write_text(config_text, encoding="utf-8"))
     return folder
 
 
@@ -144,7 +144,7 @@ def _load_weights(folder: Path, model: GroundingModel) -> None:
     model.load_state_dict(state)
 
 
-def _write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
+def write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
     # Models may not import wstag.data (layering), so not wstag.data.atomic.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     os.close(fd)

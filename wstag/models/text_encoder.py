@@ -64,3 +64,11 @@ class TextEncoder(nn.Module):
         vectors = self.embedding(tokens)  # (N, L, D)
         total = torch.where(valid[:, :, None], vectors, 0.0).sum(dim=1)  # (N, D)
         return total / lengths.clamp_min(1)[:, None].to(vectors.dtype)
+
+
+def pad_token_ids(ids: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token id lists -> tokens (N, L) padded with 0 and lengths (N,): a TextEncoder's input."""
+    tokens = torch.zeros(len(ids), max([1, *map(len, ids)]), dtype=torch.long)
+    for row, seq in enumerate(ids):
+        tokens[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
+    return tokens, torch.tensor([len(seq) for seq in ids], dtype=torch.long)

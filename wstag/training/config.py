@@ -1,7 +1,8 @@
 """Experiment configuration: one YAML per paper row, validated when loaded.
 
-A YAML file has three sections: `model` (handed to the model factory, which checks
-it), `training` and `sampling` (checked here). Unknown keys, wrong types and bad
+A YAML file has up to four sections: `model` (handed to the model factory, which
+checks it), `training`, `sampling` and `clap` (the bi-encoder behind Alg. 1 and 2's
+phrase embeddings), checked here. Unknown keys, wrong types and bad
 values fail at load time with the file and key named. `key=value` overrides from the
 command line use dotted paths (`training.max_epochs=5`).
 """
@@ -16,6 +17,8 @@ from typing import Any
 import yaml
 
 from wstag.errors import ConfigError
+from wstag.models.clap import ClapConfig
+from wstag.sampling.clustering_sampler import CLUSTERING
 
 REGIMES = ("phrase_level", "sentence_level", "sstag", "self_supervised")
 SAMPLING = ("random", "similarity", "clustering")
@@ -75,10 +78,56 @@ class SamplingConfig:
     clustering: str = "kmeans"
 
     def validate(self, where: str) -> "SamplingConfig":
+        def bad(key: str, why: str) -> None:
+            raise ConfigError(f"{where}: sampling.{key} {why}")
+
         if self.strategy not in SAMPLING:
-            raise ConfigError(f"{where}: sampling.strategy must be one of {SAMPLING}, got {self.strategy!r}")
-        if self.strategy != "random":
-            raise ConfigError(f"{where}: sampling.strategy {self.strategy!r} is not implemented yet (only 'random')")
+            bad("strategy", f"must be one of {SAMPLING}, got {self.strategy!r}")
+        if not -1.0 <= self.threshold <= 1.0:
+            bad("threshold", f"is a cosine similarity and must lie in [-1, 1], got {self.threshold}")
+        if self.batch < 1:
+            bad("batch", f"must be >= 1, got {self.batch}")
+        if self.n_clusters < 2:
+            bad("n_clusters", f"must be >= 2, got {self.n_clusters}")
+        if self.clustering not in CLUSTERING:
+            bad("clustering", f"must be one of {CLUSTERING}, got {self.clustering!r}")
+        return self
+
+    @property
+    def needs_embeddings(self) -> bool:
+        """Alg. 1 and 2 need audio-centric phrase embeddings (a CLAP text tower)."""
+        return self.strategy != "random"
+
+
+@dataclass(frozen=True)
+class ClapTrainingConfig:
+    """Section ``clap``: the bi-encoder behind the phrase embeddings (paper IV-A)."""
+
+    pretrained: str | None = None  # a CLAP folder from an earlier run: no training
+    max_epochs: int = 40
+    max_minutes: float | None = None
+    early_stop_patience: int = 5
+    batch_size: int = 64
+    lr: float = 1e-3
+    model: dict = field(default_factory=dict)  # ClapConfig fields (channels, word_dim, embed_dim)
+
+    def validate(self, where: str) -> "ClapTrainingConfig":
+        def bad(key: str, why: str) -> None:
+            raise ConfigError(f"{where}: clap.{key} {why}")
+
+        for key in ("max_epochs", "early_stop_patience"):
+            if getattr(self, key) < 1:
+                bad(key, f"must be >= 1, got {getattr(self, key)}")
+        if self.batch_size < 2:
+            bad("batch_size", f"must be >= 2 (the other captions of a batch are the negatives), got {self.batch_size}")
+        if not 0 < self.lr < 1:
+            bad("lr", f"must be in (0, 1), got {self.lr}")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            bad("max_minutes", f"must be > 0, got {self.max_minutes}")
+        try:
+            ClapConfig.from_dict(self.model)
+        except (ConfigError, TypeError) as exc:
+            raise ConfigError(f"{where}: clap.model: {exc}") from None
         return self
 
 
@@ -88,6 +137,7 @@ class ExperimentConfig:
     model: dict[str, Any] = field(default_factory=lambda: {"preset": "cpu"})
     training: TrainingConfig = TrainingConfig()
     sampling: SamplingConfig = SamplingConfig()
+    clap: ClapTrainingConfig = ClapTrainingConfig()
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -147,7 +197,7 @@ def parse_experiment(data: Any, where: str, overrides: list[str] | None = None) 
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping with model, training and sampling sections")
     data = apply_overrides(dict(data), overrides or [], where)
-    unknown = set(data) - {"name", "model", "training", "sampling", "description"}
+    unknown = set(data) - {"name", "model", "training", "sampling", "clap", "description"}
     if unknown:
         raise ConfigError(f"{where}: unknown top-level keys {sorted(unknown)}")
     model = data.get("model") or {"preset": "cpu"}
@@ -158,6 +208,7 @@ def parse_experiment(data: Any, where: str, overrides: list[str] | None = None) 
         model=model,
         training=_section(TrainingConfig, data.get("training"), "training", where),
         sampling=_section(SamplingConfig, data.get("sampling"), "sampling", where),
+        clap=_section(ClapTrainingConfig, data.get("clap"), "clap", where),
     )
 
 

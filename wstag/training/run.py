@@ -28,8 +28,13 @@ from wstag.errors import ConfigError
 from wstag.models.checkpoint import save_model
 from wstag.models.factory import build_model
 from wstag.runtime import keep_freed_memory
+from wstag.models.clap import CONFIG as CLAP_CONFIG
+from wstag.models.clap import load_clap
+from wstag.sampling.clustering_sampler import ClusteringNegativeSampler
 from wstag.sampling.random_sampler import RandomNegativeSampler
+from wstag.sampling.similarity_sampler import SimilarityNegativeSampler
 from wstag.text.vocabulary import Vocabulary
+from wstag.training.clap import phrase_embedder, train_clap
 from wstag.training.config import ExperimentConfig
 from wstag.training.datasets import (
     CaptionDataset, PhraseLevelDataset, StrongPhraseDataset, collate_phrase_batch, collate_strong_batch,
@@ -91,19 +96,18 @@ def _split_paths(data_dir: Path, split: str, strong: bool = False) -> tuple[Path
     return folder, labels
 
 
-def _phrase_level(train_clips, val_clips, train_feats, val_feats, vocab, tc):
-    pool = [p.text for c in train_clips for p in c.phrases]
-    return (PhraseLevelDataset(train_clips, train_feats, vocab, RandomNegativeSampler(pool), tc.n_phrases, tc.seed),
-            PhraseLevelDataset(val_clips, val_feats, vocab, RandomNegativeSampler(pool), tc.n_phrases, tc.seed + 1),
+def _phrase_level(train_clips, val_clips, train_feats, val_feats, vocab, tc, sampler):
+    return (PhraseLevelDataset(train_clips, train_feats, vocab, sampler, tc.n_phrases, tc.seed),
+            PhraseLevelDataset(val_clips, val_feats, vocab, sampler, tc.n_phrases, tc.seed + 1),
             collate_phrase_batch, PhraseLevelModule)
 
 
-def _sentence_level(train_clips, val_clips, train_feats, val_feats, vocab, tc):
+def _sentence_level(train_clips, val_clips, train_feats, val_feats, vocab, tc, sampler):
     return (CaptionDataset(train_clips, train_feats, vocab), CaptionDataset(val_clips, val_feats, vocab),
             collate_phrase_batch, SentenceLevelModule)
 
 
-def _sstag(train_clips, val_clips, train_feats, val_feats, vocab, tc):
+def _sstag(train_clips, val_clips, train_feats, val_feats, vocab, tc, sampler):
     return (StrongPhraseDataset(train_clips, train_feats, vocab, DEFAULT_GRID),
             StrongPhraseDataset(val_clips, val_feats, vocab, DEFAULT_GRID),
             collate_strong_batch, StrongModule)
@@ -111,6 +115,40 @@ def _sstag(train_clips, val_clips, train_feats, val_feats, vocab, tc):
 
 #: regime -> (train dataset, val dataset, collate function, LightningModule class)
 REGIMES = {"phrase_level": _phrase_level, "sentence_level": _sentence_level, "sstag": _sstag}
+#: regimes that draw negative phrases
+SAMPLED_REGIMES = frozenset({"phrase_level"})
+
+
+def _clap_model(config: ExperimentConfig, data, vocab: Vocabulary, out_dir: Path, say, enable_progress_bar: bool):
+    """The CLAP behind the phrase embeddings: the configured folder, this run's earlier one, or a new one."""
+    if config.clap.pretrained:
+        say(f"phrase embeddings from the CLAP in {config.clap.pretrained}")
+        return load_clap(config.clap.pretrained)
+    folder = out_dir / "clap"
+    if (folder / "model" / CLAP_CONFIG).is_file():
+        say(f"phrase embeddings from this run's CLAP ({folder / 'model'})")
+        return load_clap(folder / "model")
+    say("training CLAP on the training captions for audio-centric phrase embeddings")
+    result = train_clap(*data, vocab, config.clap, folder, seed=config.training.seed,
+                        enable_progress_bar=enable_progress_bar, log=say)
+    say(f"CLAP: {result.epochs} epochs in {result.seconds:.0f} s, best val loss {result.best_val_loss:.3f}")
+    return load_clap(result.folder)
+
+
+def make_sampler(config: ExperimentConfig, data, vocab: Vocabulary, out_dir: Path, say=lambda m: None,
+                 enable_progress_bar: bool = True):
+    """The negative sampler of ``config.sampling`` over the training phrases (random, Alg. 1 or Alg. 2).
+
+    ``data`` is (train clips, val clips, train features, val features).
+    """
+    sc = config.sampling
+    pool = [p.text for c in data[0] for p in c.phrases]
+    if not sc.needs_embeddings:
+        return RandomNegativeSampler(pool)
+    embed = phrase_embedder(*_clap_model(config, data, vocab, out_dir, say, enable_progress_bar))
+    if sc.strategy == "similarity":
+        return SimilarityNegativeSampler(pool, embed, sc.threshold, sc.batch)
+    return ClusteringNegativeSampler(pool, embed, sc.n_clusters, sc.clustering, seed=config.training.seed)
 
 
 def prepare_features(folder: Path, clips, progress: Callable | None = None) -> FeatureStore:
@@ -151,7 +189,9 @@ def train(
     vocab_path = out_dir / "vocab.json"
     vocab = Vocabulary.load(vocab_path) if vocab_path.is_file() else Vocabulary.build(c.caption for c in train_clips)
     vocab.save(vocab_path)
-    train_ds, val_ds, collate, module_cls = REGIMES[tc.regime](train_clips, val_clips, train_feats, val_feats, vocab, tc)
+    data = (train_clips, val_clips, train_feats, val_feats)
+    sampler = make_sampler(config, data, vocab, out_dir, say, enable_progress_bar) if tc.regime in SAMPLED_REGIMES else None
+    train_ds, val_ds, collate, module_cls = REGIMES[tc.regime](*data, vocab, tc, sampler)
     # The ranking loss needs negatives: never a last batch of one clip.
     drop_last = tc.regime == "sentence_level"
     loader = dict(batch_size=tc.batch_size, collate_fn=collate, num_workers=tc.num_workers)

@@ -1,0 +1,136 @@
+"""Train the CLAP bi-encoder on the training captions (paper IV-A: no extra data).
+
+Its text tower supplies the audio-centric phrase embeddings that similarity- and
+clustering-based negative sampling need. Clip i and caption i of a batch are the
+positive pair; every other caption of the batch is a negative (symmetric InfoNCE).
+Only weak labels (captions) are read.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from torch.utils.data import DataLoader, Dataset
+
+from wstag.data.feature_cache import FeatureStore, pad_features
+from wstag.data.records import Clip
+from wstag.models.clap import ClapConfig, ClapModel, contrastive_loss, save_clap
+from wstag.models.text_encoder import pad_token_ids
+from wstag.text.vocabulary import Vocabulary
+from wstag.training.config import ClapTrainingConfig
+
+
+class ClapCaptionDataset(Dataset):
+    """A clip's features and its whole caption's token ids."""
+
+    def __init__(self, clips: Sequence[Clip], features: FeatureStore, vocab: Vocabulary):
+        self.clips = [c for c in clips if vocab.encode(c.caption)]
+        self.features = features
+        self.vocab = vocab
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, index: int) -> dict:
+        clip = self.clips[index]
+        return {"features": self.features[clip.audio_id], "tokens": self.vocab.encode(clip.caption)}
+
+
+def collate_captions(items: list[dict]) -> dict[str, torch.Tensor]:
+    feats, feat_lengths = pad_features([it["features"] for it in items])
+    tokens, token_lengths = pad_token_ids([it["tokens"] for it in items])
+    return {"features": feats, "feature_lengths": feat_lengths, "tokens": tokens, "token_lengths": token_lengths}
+
+
+class ClapModule(L.LightningModule):
+    def __init__(self, model: ClapModel, config: ClapTrainingConfig):
+        super().__init__()
+        self.model = model
+        self.config = config
+
+    def _loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        audio = self.model.encode_audio(batch["features"], batch["feature_lengths"])
+        text = self.model.encode_text(batch["tokens"], batch["token_lengths"])
+        return contrastive_loss(self.model.logits(audio, text))
+
+    def training_step(self, batch, batch_idx):
+        loss = self._loss(batch)
+        self.log("clap/train_loss", loss, prog_bar=True, batch_size=len(batch["tokens"]))
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        self.log("val/loss", self._loss(batch), prog_bar=True, batch_size=len(batch["tokens"]))
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.parameters(), lr=self.config.lr)
+
+
+@dataclass(frozen=True)
+class ClapResult:
+    folder: Path
+    best_val_loss: float | None
+    epochs: int
+    seconds: float
+
+
+def train_clap(
+    train_clips: Sequence[Clip],
+    val_clips: Sequence[Clip],
+    train_feats: FeatureStore,
+    val_feats: FeatureStore,
+    vocab: Vocabulary,
+    config: ClapTrainingConfig,
+    out_dir: Path,
+    seed: int = 0,
+    enable_progress_bar: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> ClapResult:
+    """Train CLAP into ``out_dir`` (checkpoints/, model/); resume from its last checkpoint."""
+    say = log or (lambda m: None)
+    out_dir = Path(out_dir)
+    L.seed_everything(seed, workers=True, verbose=False)
+    train_ds = ClapCaptionDataset(train_clips, train_feats, vocab)
+    val_ds = ClapCaptionDataset(val_clips, val_feats, vocab)
+    if len(train_ds) < 2:
+        raise ValueError("CLAP needs at least 2 captioned training clips (the other captions are the negatives)")
+    loader = dict(batch_size=config.batch_size, collate_fn=collate_captions, num_workers=0)
+    train_dl = DataLoader(train_ds, shuffle=True, drop_last=len(train_ds) > config.batch_size, **loader)
+    val_dl = DataLoader(val_ds, shuffle=False, **loader)
+    module = ClapModule(ClapModel(len(vocab), ClapConfig.from_dict(config.model)), config)
+    ckpt_dir = out_dir / "checkpoints"
+    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/loss", mode="min", save_last=True)
+    trainer = L.Trainer(
+        max_epochs=config.max_epochs,
+        max_time={"minutes": config.max_minutes} if config.max_minutes else None,
+        callbacks=[best, EarlyStopping("val/loss", patience=config.early_stop_patience, mode="min")],
+        logger=CSVLogger(out_dir, name="logs"),
+        enable_progress_bar=enable_progress_bar,
+        enable_model_summary=False,
+        accelerator="auto",
+        devices=1,
+    )
+    last = ckpt_dir / "last.ckpt"
+    if last.is_file():
+        say(f"resuming CLAP from {last}")
+    start = time.perf_counter()
+    trainer.fit(module, train_dl, val_dl, ckpt_path=str(last) if last.is_file() else None)
+    seconds = time.perf_counter() - start
+    if best.best_model_path:
+        module.load_state_dict(torch.load(best.best_model_path, map_location="cpu", weights_only=False)["state_dict"])
+    best_loss = float(best.best_model_score) if best.best_model_score is not None else None
+    folder = save_clap(out_dir / "model", module.model.cpu(), vocab,
+                       extra={"best_val_loss": best_loss, "epochs": trainer.current_epoch, "train_seconds": round(seconds, 1)})
+    return ClapResult(folder, best_loss, trainer.current_epoch, seconds)
+
+
+def phrase_embedder(model: ClapModel, vocab: Vocabulary) -> Callable[[Sequence[str]], np.ndarray]:
+    """The CLAP text tower as the samplers' ``PhraseEmbedder``."""
+    return lambda texts: model.embed_texts(list(texts), vocab)
