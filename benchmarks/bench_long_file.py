@@ -3,7 +3,7 @@
 Writes a long FLAC (the clips of a corpus split laid end to end, repeated until it
 lasts ``--minutes``), then grounds two phrases in it with a model folder through
 ``Grounder`` (30 s blocks with 4 s overlap). Peak resident memory stays bounded by the
-block size plus the frame embeddings of the whole file (about 1 MB per 10 minutes with
+block size plus the frame embeddings of the whole file (about 15 MB per 10 minutes with
 the CPU model), not by the file's length in samples (an hour at 32 kHz is 460 MB as float32).
 Usage: python benchmarks/bench_long_file.py MODEL_DIR CORPUS_DIR [--minutes 60]
 """

@@ -8,7 +8,6 @@ Only weak labels (captions) are read.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -16,8 +15,6 @@ from typing import Callable, Sequence
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader, Dataset
 
 from wstag.data.feature_cache import FeatureStore, pad_features
@@ -26,6 +23,7 @@ from wstag.models.clap import ClapConfig, ClapModel, contrastive_loss, save_clap
 from wstag.models.text_encoder import pad_token_ids
 from wstag.text.vocabulary import Vocabulary
 from wstag.training.config import ClapTrainingConfig
+from wstag.training.fit import fit
 
 
 class ClapCaptionDataset(Dataset):
@@ -105,30 +103,11 @@ def train_clap(
     train_dl = DataLoader(train_ds, shuffle=True, drop_last=len(train_ds) > config.batch_size, **loader)
     val_dl = DataLoader(val_ds, shuffle=False, **loader)
     module = ClapModule(ClapModel(len(vocab), ClapConfig.from_dict(config.model)), config)
-    ckpt_dir = out_dir / "checkpoints"
-    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/loss", mode="min", save_last=True)
-    trainer = L.Trainer(
-        max_epochs=config.max_epochs,
-        max_time={"minutes": config.max_minutes} if config.max_minutes else None,
-        callbacks=[best, EarlyStopping("val/loss", patience=config.early_stop_patience, mode="min")],
-        logger=CSVLogger(out_dir, name="logs"),
-        enable_progress_bar=enable_progress_bar,
-        enable_model_summary=False,
-        accelerator="auto",
-        devices=1,
-    )
-    last = ckpt_dir / "last.ckpt"
-    if last.is_file():
-        say(f"resuming CLAP from {last}")
-    start = time.perf_counter()
-    trainer.fit(module, train_dl, val_dl, ckpt_path=str(last) if last.is_file() else None)
-    seconds = time.perf_counter() - start
-    if best.best_model_path:
-        module.load_state_dict(torch.load(best.best_model_path, map_location="cpu", weights_only=False)["state_dict"])
-    best_loss = float(best.best_model_score) if best.best_model_score is not None else None
-    folder = save_clap(out_dir / "model", module.model.cpu(), vocab,
-                       extra={"best_val_loss": best_loss, "epochs": trainer.current_epoch, "train_seconds": round(seconds, 1)})
-    return ClapResult(folder, best_loss, trainer.current_epoch, seconds)
+    result = fit(module, train_dl, val_dl, out_dir, max_epochs=config.max_epochs, max_minutes=config.max_minutes,
+                 early_stop_patience=config.early_stop_patience, enable_progress_bar=enable_progress_bar, log=say)
+    folder = save_clap(out_dir / "model", module.model.cpu(), vocab, extra={
+        "best_val_loss": result.best_val_loss, "epochs": result.epochs, "train_seconds": round(result.seconds, 1)})
+    return ClapResult(folder, result.best_val_loss, result.epochs, result.seconds)
 
 
 def phrase_embedder(model: ClapModel, vocab: Vocabulary) -> Callable[[Sequence[str]], np.ndarray]:

@@ -16,9 +16,7 @@ from typing import Callable
 
 import lightning as L
 import numpy as np
-import torch
-from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.callbacks import Callback
 from torch.utils.data import DataLoader
 
 from wstag.audio.frames import DEFAULT_GRID
@@ -36,6 +34,7 @@ from wstag.sampling.similarity_sampler import SimilarityNegativeSampler
 from wstag.text.vocabulary import Vocabulary
 from wstag.training.clap import phrase_embedder, train_clap
 from wstag.training.config import ExperimentConfig
+from wstag.training.fit import fit
 from wstag.training.datasets import (
     CaptionDataset, PhraseLevelDataset, StrongPhraseDataset, collate_phrase_batch, collate_strong_batch,
 )
@@ -200,42 +199,20 @@ def train(
 
     model = build_model(config.model, len(vocab))
     module = module_cls(model, tc)
-    ckpt_dir = out_dir / "checkpoints"
-    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/loss", mode="min", save_top_k=1, save_last=True)
     timer = _StepTimer()
-    trainer = L.Trainer(
-        max_epochs=tc.max_epochs,
-        max_time={"minutes": tc.max_minutes} if tc.max_minutes else None,
-        gradient_clip_val=tc.grad_clip,
-        callbacks=[best, EarlyStopping("val/loss", patience=tc.early_stop_patience, mode="min"), _RedrawNegatives(), timer],
-        logger=CSVLogger(out_dir, name="logs"),
-        enable_progress_bar=enable_progress_bar,
-        enable_model_summary=False,
-        deterministic=False,
-        accelerator="auto",
-        devices=1,
-    )
-    last = ckpt_dir / "last.ckpt"
-    if last.is_file():
-        say(f"resuming from {last}")
-    start = time.perf_counter()
-    trainer.fit(module, train_dl, val_dl, ckpt_path=str(last) if last.is_file() else None)
-    seconds = time.perf_counter() - start
-
-    if best.best_model_path:
-        state = torch.load(best.best_model_path, map_location="cpu", weights_only=False)["state_dict"]
-        module.load_state_dict(state)
-    best_loss = float(best.best_model_score) if best.best_model_score is not None else None
+    result = fit(module, train_dl, val_dl, out_dir, max_epochs=tc.max_epochs, max_minutes=tc.max_minutes,
+                 early_stop_patience=tc.early_stop_patience, grad_clip=tc.grad_clip,
+                 callbacks=[_RedrawNegatives(), timer], enable_progress_bar=enable_progress_bar, log=say)
     extra = {
         "experiment": config.to_dict(),
         "corpus": str(data_dir),
-        "best_val_loss": best_loss,
-        "epochs": trainer.current_epoch,
-        "train_seconds": round(seconds, 1),
+        "best_val_loss": result.best_val_loss,
+        "epochs": result.epochs,
+        "train_seconds": round(result.seconds, 1),
     }
     corpus_info = data_dir / "corpus.json"
     if corpus_info.is_file():
         extra["corpus_hash"] = json.loads(corpus_info.read_text()).get("content_hash")
     model_dir = out_dir / MODEL_DIR
     save_model(model_dir, module.model.cpu(), vocab, extra=extra)
-    return TrainResult(model_dir, best_loss, trainer.current_epoch, seconds, timer.data_share)
+    return TrainResult(model_dir, result.best_val_loss, result.epochs, result.seconds, timer.data_share)

@@ -1,0 +1,68 @@
+"""One Lightning fit with the project's conventions, shared by every regime and CLAP.
+
+Best and last checkpoints in ``OUT/checkpoints`` (monitored on validation loss), early
+stopping, an optional wall-clock budget, resume from ``last.ckpt`` after an
+interruption, and the best weights loaded back into the module at the end.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from torch.utils.data import DataLoader
+
+
+@dataclass(frozen=True)
+class FitResult:
+    best_val_loss: float | None
+    epochs: int
+    seconds: float
+
+
+def fit(
+    module: L.LightningModule,
+    train_dl: DataLoader,
+    val_dl: DataLoader,
+    out_dir: Path,
+    *,
+    max_epochs: int,
+    max_minutes: float | None,
+    early_stop_patience: int,
+    grad_clip: float | None = None,
+    callbacks: Sequence[Callback] = (),
+    enable_progress_bar: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> FitResult:
+    """Train ``module``; on return it holds the weights of its best validation epoch."""
+    say = log or (lambda m: None)
+    ckpt_dir = Path(out_dir) / "checkpoints"
+    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/loss", mode="min", save_top_k=1, save_last=True)
+    trainer = L.Trainer(
+        max_epochs=max_epochs,
+        max_time={"minutes": max_minutes} if max_minutes else None,
+        gradient_clip_val=grad_clip,
+        callbacks=[best, EarlyStopping("val/loss", patience=early_stop_patience, mode="min"), *callbacks],
+        logger=CSVLogger(out_dir, name="logs"),
+        enable_progress_bar=enable_progress_bar,
+        enable_model_summary=False,
+        deterministic=False,
+        accelerator="auto",
+        devices=1,
+    )
+    last = ckpt_dir / "last.ckpt"
+    if last.is_file():
+        say(f"resuming from {last}")
+    start = time.perf_counter()
+    trainer.fit(module, train_dl, val_dl, ckpt_path=str(last) if last.is_file() else None)
+    seconds = time.perf_counter() - start
+    if best.best_model_path:
+        module.load_state_dict(torch.load(best.best_model_path, map_location="cpu", weights_only=False)["state_dict"])
+    best_loss = float(best.best_model_score) if best.best_model_score is not None else None
+    return FitResult(best_loss, trainer.current_epoch, seconds)
