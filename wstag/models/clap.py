@@ -92,8 +92,9 @@ class ClapAudioEncoder(nn.Module):
     def forward(self, features: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         lengths = lengths.to(features.device).clamp_min(1)
         x = self.specaugment(self.norm(features.transpose(1, 2)).transpose(1, 2)).transpose(1, 2)  # (B, F, T)
-        # Zeroing padded frames before every conv makes a padded clip see exactly what it
-        # sees alone (convs pad with zeros; after ReLU a zero never wins a max-pool).
+        # Zeroing padded frames of the input and of every block's output makes a padded clip
+        # see exactly what it sees alone (convs pad with zeros; after ReLU a zero never wins
+        # a max-pool).
         x = torch.where(length_mask(lengths, x.shape[-1])[:, None, :], x, 0.0)
         for block in self.blocks:
             x = torch.where(length_mask(lengths, x.shape[-1])[:, None, :], block(x), 0.0)

@@ -22,6 +22,7 @@ from wstag.sampling.clustering_sampler import CLUSTERING
 
 REGIMES = ("phrase_level", "sentence_level", "sstag", "self_supervised")
 SAMPLING = ("random", "similarity", "clustering")
+SAMPLED_REGIMES = ("phrase_level", "self_supervised")  # regimes that draw negative phrases
 POOLINGS = ("mean", "max", "linear_softmax", "exp_softmax")
 
 
@@ -203,13 +204,17 @@ def parse_experiment(data: Any, where: str, overrides: list[str] | None = None) 
     model = data.get("model") or {"preset": "cpu"}
     if not isinstance(model, dict):
         raise ConfigError(f"{where}: section 'model' must be a mapping")
-    return ExperimentConfig(
+    config = ExperimentConfig(
         name=str(data.get("name") or Path(where).stem),
         model=model,
         training=_section(TrainingConfig, data.get("training"), "training", where),
         sampling=_section(SamplingConfig, data.get("sampling"), "sampling", where),
         clap=_section(ClapTrainingConfig, data.get("clap"), "clap", where),
     )
+    if config.sampling.needs_embeddings and config.training.regime not in SAMPLED_REGIMES:
+        raise ConfigError(f"{where}: sampling.strategy {config.sampling.strategy!r} applies to phrase-level "
+                          f"training; regime {config.training.regime!r} draws no negatives (use 'random')")
+    return config
 
 
 def load_experiment(path: str | Path, overrides: list[str] | None = None) -> ExperimentConfig:

@@ -24,20 +24,20 @@ from wstag.data.audiogrounding import read_v2, read_weak_v2
 from wstag.data.feature_cache import CACHE_NAME, FeatureStore, build_feature_cache
 from wstag.errors import ConfigError
 from wstag.models.checkpoint import save_model
-from wstag.models.factory import build_model
-from wstag.runtime import keep_freed_memory
 from wstag.models.clap import CONFIG as CLAP_CONFIG
 from wstag.models.clap import load_clap
+from wstag.models.factory import build_model
+from wstag.runtime import keep_freed_memory
 from wstag.sampling.clustering_sampler import ClusteringNegativeSampler
 from wstag.sampling.random_sampler import RandomNegativeSampler
 from wstag.sampling.similarity_sampler import SimilarityNegativeSampler
 from wstag.text.vocabulary import Vocabulary
 from wstag.training.clap import phrase_embedder, train_clap
-from wstag.training.config import ExperimentConfig
-from wstag.training.fit import fit
+from wstag.training.config import SAMPLED_REGIMES, ExperimentConfig
 from wstag.training.datasets import (
     CaptionDataset, PhraseLevelDataset, StrongPhraseDataset, collate_phrase_batch, collate_strong_batch,
 )
+from wstag.training.fit import fit
 from wstag.training.phrase_level import PhraseLevelModule
 from wstag.training.sentence_level import SentenceLevelModule
 from wstag.training.strong import StrongModule
@@ -114,8 +114,6 @@ def _sstag(train_clips, val_clips, train_feats, val_feats, vocab, tc, sampler):
 
 #: regime -> (train dataset, val dataset, collate function, LightningModule class)
 REGIMES = {"phrase_level": _phrase_level, "sentence_level": _sentence_level, "sstag": _sstag}
-#: regimes that draw negative phrases
-SAMPLED_REGIMES = frozenset({"phrase_level"})
 
 
 def _clap_model(config: ExperimentConfig, data, vocab: Vocabulary, out_dir: Path, say, enable_progress_bar: bool):
