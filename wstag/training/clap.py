@@ -30,16 +30,16 @@ class ClapCaptionDataset(Dataset):
     """A clip's features and its whole caption's token ids."""
 
     def __init__(self, clips: Sequence[Clip], features: FeatureStore, vocab: Vocabulary):
-        self.clips = [c for c in clips if vocab.encode(c.caption)]
+        encoded = ((c.audio_id, vocab.encode(c.caption)) for c in clips)
+        self.items = [(audio_id, tokens) for audio_id, tokens in encoded if tokens]  # tokenised once
         self.features = features
-        self.vocab = vocab
 
     def __len__(self) -> int:
-        return len(self.clips)
+        return len(self.items)
 
     def __getitem__(self, index: int) -> dict:
-        clip = self.clips[index]
-        return {"features": self.features[clip.audio_id], "tokens": self.vocab.encode(clip.caption)}
+        audio_id, tokens = self.items[index]
+        return {"features": self.features[audio_id], "tokens": tokens}
 
 
 def collate_captions(items: list[dict]) -> dict[str, torch.Tensor]:
