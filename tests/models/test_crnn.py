@@ -85,7 +85,9 @@ def test_bad_inputs() -> None:
     "override, key",
     [({"channels": (4, 4, 8)}, "channels"), ({"embed_dim": 0}, "embed_dim"),
      ({"block_dropout": 1.0}, "block_dropout"), ({"n_mels": 8}, "n_mels"),
-     ({"specaugment": "yes"}, "specaugment"), ({"specaug_time_width": -1}, "specaug_time_width")],
+     ({"specaugment": "yes"}, "specaugment"), ({"specaug_time_width": -1}, "specaug_time_width"),
+     ({"freq_shift": -2}, "freq_shift"), ({"filter_gain_db": -3.0}, "filter_gain_db"),
+     ({"level_db": 90}, "level_db"), ({"filter_bands": 0}, "filter_bands")],
 )
 def test_config_errors_name_the_key(override: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=f"audio_encoder.{key}"):

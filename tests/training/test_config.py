@@ -41,6 +41,8 @@ def test_overrides_use_dotted_paths_and_yaml_values():
     ({"clap": {"model": {"chanels": [8]}}}, "clap.model: clap: unknown keys"),
     ({"colour": 1}, "unknown top-level keys"),
     ({"training": {"regime": "self_supervised"}}, "training.teacher is required"),
+    ({"training": {"monitor": "val/acc"}}, "training.monitor must be one of"),
+    ({"training": {"regime": "sstag", "monitor": "val/tag_auc"}}, "val/tag_auc needs sampled negatives"),
 ])
 def test_bad_configs(data, message):
     with pytest.raises(ConfigError, match=message):

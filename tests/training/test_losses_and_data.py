@@ -91,3 +91,19 @@ def test_strong_dataset_rasterises_segments_on_the_40ms_grid():
     assert item["frame_targets"].shape == (1, 25)
     assert np.flatnonzero(item["frame_targets"][0]).tolist() == [5, 6, 7, 8, 9]  # centres 0.22 .. 0.38 s
     assert collate_strong_batch([item])["frame_targets"].shape == (1, 25, 1)
+
+
+def test_validation_tag_auc_is_the_roc_auc_of_clip_scores(monkeypatch):
+    from wstag.models.factory import build_model
+    from wstag.training.config import TrainingConfig
+    from wstag.training.phrase_level import PhraseLevelModule
+
+    module = PhraseLevelModule(build_model("cpu", vocab_size=10), TrainingConfig())
+    logged = {}
+    monkeypatch.setattr(module, "log", lambda name, value, **kw: logged.__setitem__(name, value))
+    # positives 0.9 and 0.3, negatives 0.1 and 0.8: 3 of the 4 (pos, neg) pairs are ordered
+    module._val_scores = [np.array([0.9, 0.1]), np.array([0.8, 0.3])]
+    module._val_labels = [np.array([True, False]), np.array([False, True])]
+    module.on_validation_epoch_end()
+    assert logged["val/tag_auc"] == pytest.approx(0.75)
+    assert module._val_scores == []  # reset for the next epoch

@@ -33,7 +33,7 @@ def train(
     with step(f"train {cfg.name}"):
         result = run_train(cfg, data, out, progress=progress, log=log)
     typer.echo(f"model folder: {result.model_dir}")
-    typer.echo(f"epochs {result.epochs}, best val loss {result.best_val_loss}, {result.seconds:.0f} s, "
+    typer.echo(f"epochs {result.epochs}, best {result.monitor} {result.best_score}, {result.seconds:.0f} s, "
                f"data loading {100 * result.data_loading_share:.1f} % of training wall time")
 
 

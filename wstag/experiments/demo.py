@@ -61,7 +61,7 @@ Pairs evaluated: {metrics['n_pairs_whole']} whole, {metrics['n_pairs_short']} sh
 Controls: *wrong query* scores each pair with a phrase of a class absent from the clip;
 *loudness* uses per-frame loudness as the score, with no model.
 
-Training: {train_info['epochs']} epochs, best validation loss {train_info['best_val_loss']:.4f},
+Training: {train_info['epochs']} epochs, best {train_info['monitor']} {train_info['best_score']:.4f},
 data loading {100 * train_info['data_loading_share']:.1f} % of training wall time.
 
 | step | wall time |
@@ -115,7 +115,8 @@ def run_demo(
     seconds["evaluation + plot"] = time.perf_counter() - t
     say(f"[evaluate] done in {seconds['evaluation + plot']:.1f} s")
 
-    info = {"epochs": result.epochs, "best_val_loss": result.best_val_loss or float("nan"),
+    info = {"epochs": result.epochs, "monitor": result.monitor,
+            "best_score": result.best_score if result.best_score is not None else float("nan"),
             "data_loading_share": result.data_loading_share}
     report = write_report(out_dir, metrics, seconds, info, plot)
     with atomic_open(out_dir / f"metrics-seed{seed}.json") as fh:

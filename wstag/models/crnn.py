@@ -1,6 +1,7 @@
 """The CRNN audio encoder of paper Table I (SPEC 1): log-mel -> one embedding per 40 ms.
 
-mel BatchNorm -> SpecAugment (training) -> 4 conv blocks of (conv3x3 -> BN -> ReLU) x 2,
+recording augmentation (training, off by default) -> mel BatchNorm -> SpecAugment
+(training) -> 4 conv blocks of (conv3x3 -> BN -> ReLU) x 2,
 each followed by avg + max pooling ((2,2), (2,2), (1,2), (1,2) in (time, freq)) and
 dropout -> mean over frequency -> dropout -> FC + ReLU -> BiGRU.
 
@@ -27,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from wstag.audio.augment import RecordingAugment
 from wstag.audio.features import SpecAugment
 from wstag.errors import ConfigError
 
@@ -50,6 +52,11 @@ class CRNNConfig:
     specaug_time_stripes: int = 2
     specaug_freq_width: int = 8
     specaug_freq_stripes: int = 2
+    # Recording augmentation (wstag.audio.augment), not in the paper: 0 = off.
+    freq_shift: int = 0  # max mel bins of random shift
+    filter_gain_db: float = 0.0  # FilterAugment's max gain
+    filter_bands: int = 4
+    level_db: float = 0.0  # max random level change
     pretrained: str | None = None  # checkpoint loaded into this encoder by build_model
     pretrained_strict: bool = True  # False: load the matching keys, keep the rest random
 
@@ -84,7 +91,14 @@ def _check_config(cfg: CRNNConfig) -> None:
         value = getattr(cfg, name)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
             raise ConfigError(f"{where}.{name} must be a number in [0, 1), got {value!r}")
-    for name in ("specaug_time_width", "specaug_time_stripes", "specaug_freq_width", "specaug_freq_stripes"):
+    for name in ("filter_gain_db", "level_db"):
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 40:
+            raise ConfigError(f"{where}.{name} must be a number of dB in [0, 40], got {value!r}")
+    if not _is_int(cfg.filter_bands) or cfg.filter_bands < 1:
+        raise ConfigError(f"{where}.filter_bands must be an integer >= 1, got {cfg.filter_bands!r}")
+    for name in ("freq_shift", "specaug_time_width", "specaug_time_stripes", "specaug_freq_width",
+                 "specaug_freq_stripes"):
         value = getattr(cfg, name)
         if not _is_int(value) or value < 0:
             raise ConfigError(f"{where}.{name} must be an integer >= 0, got {value!r}")
@@ -137,6 +151,8 @@ class CRNN(nn.Module):
     def __init__(self, config: CRNNConfig = CRNNConfig()) -> None:
         super().__init__()
         self.config = config
+        self.augment = RecordingAugment(config.freq_shift, config.filter_gain_db, config.filter_bands,
+                                        config.level_db)
         self.mel_bn = nn.BatchNorm1d(config.n_mels)
         self.spec_augment = (
             SpecAugment(config.specaug_time_width, config.specaug_time_stripes,
@@ -178,7 +194,8 @@ class CRNN(nn.Module):
                              f"got {feat_lengths.tolist()}")
         padded = bool((feat_lengths < t).any())  # else skip all masking: nothing to leak
 
-        x = self.mel_bn(feats.reshape(b * t, feats.shape[2]))  # (B*T, M): statistics per mel bin
+        x = self.augment(feats)  # padded steps stay ignored: they are masked before every conv
+        x = self.mel_bn(x.reshape(b * t, feats.shape[2]))  # (B*T, M): statistics per mel bin
         x = self.spec_augment(x.reshape(feats.shape))  # (B, T, M); fills with 0 = the mean after BN
         # (B, 1, T, M) with channels_last strides (a view): every conv, BN and pooling after
         # it then runs channels_last, ~1.5x faster on CPU with few channels (oneDNN).

@@ -106,8 +106,8 @@ def train_clap(
     result = fit(module, train_dl, val_dl, out_dir, max_epochs=config.max_epochs, max_minutes=config.max_minutes,
                  early_stop_patience=config.early_stop_patience, enable_progress_bar=enable_progress_bar, log=say)
     folder = save_clap(out_dir / "model", module.model.cpu(), vocab, extra={
-        "best_val_loss": result.best_val_loss, "epochs": result.epochs, "train_seconds": round(result.seconds, 1)})
-    return ClapResult(folder, result.best_val_loss, result.epochs, result.seconds)
+        "best_val_loss": result.best_score, "epochs": result.epochs, "train_seconds": round(result.seconds, 1)})
+    return ClapResult(folder, result.best_score, result.epochs, result.seconds)
 
 
 def phrase_embedder(model: ClapModel, vocab: Vocabulary) -> Callable[[Sequence[str]], np.ndarray]:

@@ -24,6 +24,9 @@ REGIMES = ("phrase_level", "sentence_level", "sstag", "self_supervised")
 SAMPLING = ("random", "similarity", "clustering")
 SAMPLED_REGIMES = ("phrase_level", "self_supervised")  # regimes that draw negative phrases
 POOLINGS = ("mean", "max", "linear_softmax", "exp_softmax")
+#: validation metrics that may pick the best epoch (and drive LR decay, early stopping):
+#: whether lower or higher is better. ``val/tag_auc`` is logged by the sampled regimes only.
+MONITORS = {"val/loss": "min", "val/tag_auc": "max"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class TrainingConfig:
     max_minutes: float | None = None  # wall-clock budget (the CPU demo)
     train_fraction: float = 1.0  # SSTAG on a tenth of the clips, as the paper's AudioGrounding
     teacher: str | None = None  # self-supervision: the teacher's model folder
+    monitor: str = "val/loss"  # picks the best epoch, decays the LR, stops early (MONITORS)
+    ema_decay: float | None = None  # validate and keep an EMA of the weights (not in the paper)
 
     def validate(self, where: str) -> "TrainingConfig":
         def bad(key: str, why: str) -> None:
@@ -65,6 +70,13 @@ class TrainingConfig:
             bad("train_fraction", f"must be in (0, 1], got {self.train_fraction}")
         if self.num_workers < 0:
             bad("num_workers", f"must be >= 0, got {self.num_workers}")
+        if self.ema_decay is not None and not 0 < self.ema_decay < 1:
+            bad("ema_decay", f"must be in (0, 1) or null, got {self.ema_decay}")
+        if self.monitor not in MONITORS:
+            bad("monitor", f"must be one of {sorted(MONITORS)}, got {self.monitor!r}")
+        if self.monitor == "val/tag_auc" and self.regime not in SAMPLED_REGIMES:
+            bad("monitor", f"val/tag_auc needs sampled negatives (regimes {SAMPLED_REGIMES}); "
+                           f"use val/loss for {self.regime}")
         if self.regime == "self_supervised" and not self.teacher:
             bad("teacher", "is required for self-supervision (the trained model folder)")
         return self

@@ -1,8 +1,14 @@
 """One Lightning fit with the project's conventions, shared by every regime and CLAP.
 
-Best and last checkpoints in ``OUT/checkpoints`` (monitored on validation loss), early
-stopping, an optional wall-clock budget, resume from ``last.ckpt`` after an
-interruption, and the best weights loaded back into the module at the end.
+Best and last checkpoints in ``OUT/checkpoints`` (best by a monitored validation
+metric, validation loss by default), early stopping, an optional wall-clock budget,
+resume from ``last.ckpt`` after an interruption, optionally an exponential moving
+average of the weights (Lightning's EMAWeightAveraging: validated and saved in place of
+the raw weights), and the best weights loaded back into the module at the end.
+
+``last.ckpt`` comes from its own checkpoint callback that saves after every epoch:
+Lightning's ``save_last`` only refreshes it when a new best is saved, so a resumed
+run would restart from the best epoch and lose the epochs after it.
 """
 
 from __future__ import annotations
@@ -14,14 +20,14 @@ from typing import Callable, Sequence
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, EarlyStopping, EMAWeightAveraging, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
 
 @dataclass(frozen=True)
 class FitResult:
-    best_val_loss: float | None
+    best_score: float | None  # of the monitored metric
     epochs: int
     seconds: float
 
@@ -36,6 +42,9 @@ def fit(
     max_minutes: float | None,
     early_stop_patience: int,
     grad_clip: float | None = None,
+    monitor: str = "val/loss",
+    mode: str = "min",
+    ema_decay: float | None = None,
     callbacks: Sequence[Callback] = (),
     enable_progress_bar: bool = True,
     log: Callable[[str], None] | None = None,
@@ -43,12 +52,15 @@ def fit(
     """Train ``module``; on return it holds the weights of its best validation epoch."""
     say = log or (lambda m: None)
     ckpt_dir = Path(out_dir) / "checkpoints"
-    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val/loss", mode="min", save_top_k=1, save_last=True)
+    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode=mode, save_top_k=1)
+    latest = ModelCheckpoint(dirpath=ckpt_dir, filename="last", save_top_k=1, enable_version_counter=False)
+    if ema_decay is not None:  # validation, checkpoints and the returned weights use the average
+        callbacks = [EMAWeightAveraging(decay=ema_decay), *callbacks]
     trainer = L.Trainer(
         max_epochs=max_epochs,
         max_time={"minutes": max_minutes} if max_minutes else None,
         gradient_clip_val=grad_clip,
-        callbacks=[best, EarlyStopping("val/loss", patience=early_stop_patience, mode="min"), *callbacks],
+        callbacks=[best, latest, EarlyStopping(monitor, patience=early_stop_patience, mode=mode), *callbacks],
         logger=CSVLogger(out_dir, name="logs"),
         enable_progress_bar=enable_progress_bar,
         enable_model_summary=False,
@@ -64,5 +76,5 @@ def fit(
     seconds = time.perf_counter() - start
     if best.best_model_path:
         module.load_state_dict(torch.load(best.best_model_path, map_location="cpu", weights_only=False)["state_dict"])
-    best_loss = float(best.best_model_score) if best.best_model_score is not None else None
-    return FitResult(best_loss, trainer.current_epoch, seconds)
+    best_score = float(best.best_model_score) if best.best_model_score is not None else None
+    return FitResult(best_score, trainer.current_epoch, seconds)

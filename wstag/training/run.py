@@ -33,7 +33,7 @@ from wstag.sampling.random_sampler import RandomNegativeSampler
 from wstag.sampling.similarity_sampler import SimilarityNegativeSampler
 from wstag.text.vocabulary import Vocabulary
 from wstag.training.clap import phrase_embedder, train_clap
-from wstag.training.config import SAMPLED_REGIMES, ExperimentConfig
+from wstag.training.config import MONITORS, SAMPLED_REGIMES, ExperimentConfig
 from wstag.training.datasets import (
     CaptionDataset, PhraseLevelDataset, StrongPhraseDataset, collate_phrase_batch, collate_strong_batch,
 )
@@ -80,7 +80,8 @@ class _StepTimer(Callback):
 @dataclass(frozen=True)
 class TrainResult:
     model_dir: Path
-    best_val_loss: float | None
+    monitor: str  # the validation metric that picked the best epoch
+    best_score: float | None
     epochs: int
     seconds: float
     data_loading_share: float
@@ -200,11 +201,13 @@ def train(
     timer = _StepTimer()
     result = fit(module, train_dl, val_dl, out_dir, max_epochs=tc.max_epochs, max_minutes=tc.max_minutes,
                  early_stop_patience=tc.early_stop_patience, grad_clip=tc.grad_clip,
+                 monitor=tc.monitor, mode=MONITORS[tc.monitor], ema_decay=tc.ema_decay,
                  callbacks=[_RedrawNegatives(), timer], enable_progress_bar=enable_progress_bar, log=say)
     extra = {
         "experiment": config.to_dict(),
         "corpus": str(data_dir),
-        "best_val_loss": result.best_val_loss,
+        "monitor": tc.monitor,
+        "best_score": result.best_score,
         "epochs": result.epochs,
         "train_seconds": round(result.seconds, 1),
     }
@@ -213,4 +216,4 @@ def train(
         extra["corpus_hash"] = json.loads(corpus_info.read_text()).get("content_hash")
     model_dir = out_dir / MODEL_DIR
     save_model(model_dir, module.model.cpu(), vocab, extra=extra)
-    return TrainResult(model_dir, result.best_val_loss, result.epochs, result.seconds, timer.data_share)
+    return TrainResult(model_dir, tc.monitor, result.best_score, result.epochs, result.seconds, timer.data_share)

@@ -33,6 +33,8 @@ def clip_sentence_scores(
 class SentenceLevelModule(PhraseLevelModule):
     """Shares the optimiser and logging of the phrase-level module; only the loss differs."""
 
+    logs_tag_auc = False
+
     def _loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         s_cs = clip_sentence_scores(self.model, batch, self.pool, self.config.text_pooling)
         return ranking_loss(s_cs, self.config.margin)

@@ -9,6 +9,8 @@ from wstag.training.phrase_level import PhraseLevelModule
 
 
 class StrongModule(PhraseLevelModule):
+    logs_tag_auc = False  # every phrase is a positive here; the loss is per frame
+
     def _loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         logits, frame_mask = self.model.forward_logits(
             batch["features"], batch["feature_lengths"], batch["tokens"], batch["token_lengths"]

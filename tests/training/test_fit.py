@@ -1,0 +1,76 @@
+"""The shared Lightning fit helper: last.ckpt follows every epoch, best follows the monitor."""
+
+import lightning as L
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from wstag.training.fit import fit
+
+
+class _Drifting(L.LightningModule):
+    """A linear model whose logged validation metric is the epoch number."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Linear(2, 1)
+
+    def training_step(self, batch, batch_idx):
+        (x,) = batch
+        return self.w(x).pow(2).mean()
+
+    def validation_step(self, batch, batch_idx):
+        self.log("val/loss", float(self.current_epoch))
+        self.log("val/tag_auc", float(self.current_epoch))
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+def _loader():
+    return DataLoader(TensorDataset(torch.randn(8, 2)), batch_size=4)
+
+
+def _epoch(path):
+    return torch.load(path, map_location="cpu", weights_only=False)["epoch"]
+
+
+def test_last_checkpoint_follows_every_epoch_even_when_the_best_is_old(tmp_path):
+    result = fit(_Drifting(), _loader(), _loader(), tmp_path, max_epochs=3, max_minutes=None,
+                 early_stop_patience=10, enable_progress_bar=False)
+    ckpts = tmp_path / "checkpoints"
+    assert _epoch(ckpts / "best.ckpt") == 0 and result.best_score == 0.0  # val/loss only rose
+    assert _epoch(ckpts / "last.ckpt") == 2  # a resume continues after epoch 2, not 0
+
+
+def test_a_metric_to_maximise_picks_the_latest_epoch(tmp_path):
+    result = fit(_Drifting(), _loader(), _loader(), tmp_path, max_epochs=3, max_minutes=None,
+                 early_stop_patience=10, enable_progress_bar=False, monitor="val/tag_auc", mode="max")
+    assert _epoch(tmp_path / "checkpoints" / "best.ckpt") == 2 and result.best_score == 2.0
+
+
+class _Climbing(L.LightningModule):
+    """w rises by exactly 1 per SGD step (loss -w, lr 1): the raw weight counts the steps."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(()))
+
+    def training_step(self, batch, batch_idx):
+        return -self.w
+
+    def validation_step(self, batch, batch_idx):
+        self.log("val/loss", -self.w.detach())
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=1.0)
+
+
+def test_ema_weights_are_validated_saved_and_returned(tmp_path):
+    module = _Climbing()
+    fit(module, _loader(), _loader(), tmp_path, max_epochs=1, max_minutes=None, early_stop_patience=10,
+        enable_progress_bar=False, ema_decay=0.5)
+    # two steps: raw w = 2; the average starts as a copy (1), then 0.5 * 1 + 0.5 * 2
+    assert module.w.item() == pytest.approx(1.5)
+    state = torch.load(tmp_path / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=False)
+    assert state["state_dict"]["w"].item() == pytest.approx(1.5)
