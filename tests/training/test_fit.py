@@ -74,3 +74,21 @@ def test_ema_weights_are_validated_saved_and_returned(tmp_path):
     assert module.w.item() == pytest.approx(1.5)
     state = torch.load(tmp_path / "checkpoints" / "best.ckpt", map_location="cpu", weights_only=False)
     assert state["state_dict"]["w"].item() == pytest.approx(1.5)
+
+
+def test_the_budget_stops_before_an_epoch_that_would_overrun():
+    from types import SimpleNamespace
+
+    from wstag.training.fit import WholeEpochBudget
+
+    now = [0.0]
+    budget = WholeEpochBudget(100.0, clock=lambda: now[0])
+    trainer = SimpleNamespace(should_stop=False)
+    budget.on_train_start(trainer, None)
+    for t in (30.0, 55.0):  # epochs of 30 s and 25 s: 55 + 30 <= 100, go on
+        now[0] = t
+        budget.on_train_epoch_end(trainer, None)
+    assert not trainer.should_stop and budget.longest_epoch == 30.0
+    now[0] = 80.0  # a 25 s epoch; another 30 s one would end at 110 > 100
+    budget.on_train_epoch_end(trainer, None)
+    assert trainer.should_stop

@@ -1,7 +1,8 @@
 """One Lightning fit with the project's conventions, shared by every regime and CLAP.
 
 Best and last checkpoints in ``OUT/checkpoints`` (best by a monitored validation
-metric, validation loss by default), early stopping, an optional wall-clock budget,
+metric, validation loss by default), early stopping, an optional wall-clock budget
+spent in whole epochs,
 resume from ``last.ckpt`` after an interruption, optionally an exponential moving
 average of the weights (Lightning's EMAWeightAveraging: validated and saved in place of
 the raw weights), and the best weights loaded back into the module at the end.
@@ -23,6 +24,31 @@ import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, EMAWeightAveraging, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
+
+
+class WholeEpochBudget(Callback):
+    """Stop at the last epoch boundary that fits a wall-clock budget.
+
+    Lightning's ``max_time`` stops in the middle of an epoch, which is then never
+    validated: with 8-minute budgets and 1-minute epochs that wasted about an eighth of
+    the training. This callback stops before an epoch that would overrun, judging by the
+    longest epoch so far (training plus validation); ``max_time`` stays as the backstop.
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.seconds, self.clock = seconds, clock
+        self._start = self._epoch_start = 0.0
+        self.longest_epoch = 0.0
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self._start = self._epoch_start = self.clock()
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:  # after the epoch's validation
+        now = self.clock()
+        self.longest_epoch = max(self.longest_epoch, now - self._epoch_start)
+        self._epoch_start = now
+        if now - self._start + self.longest_epoch > self.seconds:
+            trainer.should_stop = True
 
 
 @dataclass(frozen=True)
@@ -56,6 +82,8 @@ def fit(
     latest = ModelCheckpoint(dirpath=ckpt_dir, filename="last", save_top_k=1, enable_version_counter=False)
     if ema_decay is not None:  # validation, checkpoints and the returned weights use the average
         callbacks = [EMAWeightAveraging(decay=ema_decay), *callbacks]
+    if max_minutes:
+        callbacks = [WholeEpochBudget(60 * max_minutes), *callbacks]
     trainer = L.Trainer(
         max_epochs=max_epochs,
         max_time={"minutes": max_minutes} if max_minutes else None,
