@@ -42,6 +42,7 @@ def test_overrides_use_dotted_paths_and_yaml_values():
     ({"colour": 1}, "unknown top-level keys"),
     ({"training": {"regime": "self_supervised"}}, "training.teacher is required"),
     ({"training": {"monitor": "val/acc"}}, "training.monitor must be one of"),
+    ({"training": {"ema_decay": 1.5}}, r"training.ema_decay must be in \(0, 1\)"),
     ({"training": {"regime": "sstag", "monitor": "val/tag_auc"}}, "val/tag_auc needs sampled negatives"),
 ])
 def test_bad_configs(data, message):
