@@ -45,7 +45,7 @@ def test_last_checkpoint_follows_every_epoch_even_when_the_best_is_old(tmp_path)
 
 def test_a_metric_to_maximise_picks_the_latest_epoch(tmp_path):
     result = fit(_Drifting(), _loader(), _loader(), tmp_path, max_epochs=3, max_minutes=None,
-                 early_stop_patience=10, enable_progress_bar=False, monitor="val/tag_auc", mode="max")
+                 early_stop_patience=10, enable_progress_bar=False, monitor="val/tag_auc")
     assert _epoch(tmp_path / "checkpoints" / "best.ckpt") == 2 and result.best_score == 2.0
 
 

@@ -1,11 +1,11 @@
 """One Lightning fit with the project's conventions, shared by every regime and CLAP.
 
 Best and last checkpoints in ``OUT/checkpoints`` (best by a monitored validation
-metric, validation loss by default), early stopping, an optional wall-clock budget
-spent in whole epochs,
-resume from ``last.ckpt`` after an interruption, optionally an exponential moving
-average of the weights (Lightning's EMAWeightAveraging: validated and saved in place of
-the raw weights), and the best weights loaded back into the module at the end.
+metric, validation loss by default), early stopping, an optional wall-clock budget spent
+in whole epochs, resume from ``last.ckpt`` after an interruption, optionally an
+exponential moving average of the weights (Lightning's EMAWeightAveraging: validated and
+saved in place of the raw weights), and the best weights loaded back into the module at
+the end.
 
 ``last.ckpt`` comes from its own checkpoint callback that saves after every epoch:
 Lightning's ``save_last`` only refreshes it when a new best is saved, so a resumed
@@ -24,6 +24,8 @@ import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, EMAWeightAveraging, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
+
+from wstag.training.config import MONITORS
 
 
 class WholeEpochBudget(Callback):
@@ -69,14 +71,17 @@ def fit(
     early_stop_patience: int,
     grad_clip: float | None = None,
     monitor: str = "val/loss",
-    mode: str = "min",
     ema_decay: float | None = None,
     callbacks: Sequence[Callback] = (),
     enable_progress_bar: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> FitResult:
-    """Train ``module``; on return it holds the weights of its best validation epoch."""
+    """Train ``module``; on return it holds the weights of its best validation epoch.
+
+    ``monitor`` is a key of ``MONITORS``, which says whether lower or higher is better.
+    """
     say = log or (lambda m: None)
+    mode = MONITORS[monitor]
     ckpt_dir = Path(out_dir) / "checkpoints"
     best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=monitor, mode=mode, save_top_k=1)
     latest = ModelCheckpoint(dirpath=ckpt_dir, filename="last", save_top_k=1, enable_version_counter=False)

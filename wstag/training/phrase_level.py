@@ -47,15 +47,15 @@ class PhraseLevelModule(L.LightningModule):
         return loss
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        if not self.logs_tag_auc:  # subclasses with another loss
-            self.log("val/loss", self._loss(batch), prog_bar=True, batch_size=len(batch["labels"]))
-            return
-        clip_probs = self._clip_probs(batch)
-        loss = clip_bce(clip_probs, batch["labels"], batch["phrase_mask"])
+        if self.logs_tag_auc:
+            clip_probs = self._clip_probs(batch)
+            loss = clip_bce(clip_probs, batch["labels"], batch["phrase_mask"])
+            mask = batch["phrase_mask"]
+            self._val_scores.append(clip_probs[mask].detach().float().cpu().numpy())
+            self._val_labels.append(batch["labels"][mask].detach().cpu().numpy() > 0.5)
+        else:  # subclasses with another loss
+            loss = self._loss(batch)
         self.log("val/loss", loss, prog_bar=True, batch_size=len(batch["labels"]))
-        mask = batch["phrase_mask"]
-        self._val_scores.append(clip_probs[mask].detach().float().cpu().numpy())
-        self._val_labels.append(batch["labels"][mask].detach().cpu().numpy() > 0.5)
 
     def on_validation_epoch_end(self) -> None:
         scores, labels = self._val_scores, self._val_labels

@@ -33,7 +33,7 @@ from wstag.sampling.random_sampler import RandomNegativeSampler
 from wstag.sampling.similarity_sampler import SimilarityNegativeSampler
 from wstag.text.vocabulary import Vocabulary
 from wstag.training.clap import phrase_embedder, train_clap
-from wstag.training.config import MONITORS, SAMPLED_REGIMES, ExperimentConfig
+from wstag.training.config import SAMPLED_REGIMES, ExperimentConfig
 from wstag.training.datasets import (
     CaptionDataset, PhraseLevelDataset, StrongPhraseDataset, collate_phrase_batch, collate_strong_batch,
 )
@@ -201,7 +201,7 @@ def train(
     timer = _StepTimer()
     result = fit(module, train_dl, val_dl, out_dir, max_epochs=tc.max_epochs, max_minutes=tc.max_minutes,
                  early_stop_patience=tc.early_stop_patience, grad_clip=tc.grad_clip,
-                 monitor=tc.monitor, mode=MONITORS[tc.monitor], ema_decay=tc.ema_decay,
+                 monitor=tc.monitor, ema_decay=tc.ema_decay,
                  callbacks=[_RedrawNegatives(), timer], enable_progress_bar=enable_progress_bar, log=say)
     extra = {
         "experiment": config.to_dict(),
