@@ -7,6 +7,7 @@ from typer.testing import CliRunner
 
 from wstag.cli.main import app
 from wstag.scapes.build import build_corpus
+from wstag.training.run import finished_run
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -70,6 +71,10 @@ def test_training_resumes_after_an_interruption(tiny_corpus, tmp_path):
     args = ["train", "configs/phrase_random_cpu.yaml", "--data", str(tiny_corpus), "--out", str(tmp_path / "run")]
     assert runner.invoke(app, args + ["--max-epochs", "1"]).exit_code == 0
     assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
+    done = finished_run(tmp_path / "run")  # what `wstag demo` reuses instead of training again
+    assert done is not None and done.epochs == 1 and done.monitor == "val/tag_auc"
+    assert 0 <= done.data_loading_share < 1 and done.model_dir == tmp_path / "run" / "model"
+    assert finished_run(tmp_path / "elsewhere") is None
     res = runner.invoke(app, args + ["--max-epochs", "2"])
     assert res.exit_code == 0, res.output
     assert "resuming from" in res.output and "epochs 2" in res.output

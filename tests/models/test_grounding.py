@@ -28,6 +28,16 @@ def test_similarity_is_sigmoid_of_dot_product_by_hand() -> None:
     torch.testing.assert_close(probs, torch.tensor([[[_sigmoid(v) for v in row] for row in expected]]))
 
 
+def test_scores_stay_float32_under_bf16_autocast() -> None:
+    # 3.0 + 2**-7 is not a bf16 number (8 mantissa bits): a bf16 head would round it.
+    audio = torch.tensor([[[1.0, 2.0 ** -7]]]).bfloat16().float()  # exact in bf16
+    text = torch.tensor([[3.0, 1.0]])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        logits = GroundingModel.frame_phrase_logits(audio.bfloat16(), text)
+    assert logits.dtype == torch.float32
+    assert logits.item() == 3.0 + 2.0 ** -7
+
+
 def test_shared_and_per_clip_phrases_agree() -> None:
     audio = torch.randn(3, 5, 4)
     text = torch.randn(6, 4)

@@ -43,11 +43,26 @@ def test_overrides_use_dotted_paths_and_yaml_values():
     ({"training": {"regime": "self_supervised"}}, "training.teacher is required"),
     ({"training": {"monitor": "val/acc"}}, "training.monitor must be one of"),
     ({"training": {"ema_decay": 1.5}}, r"training.ema_decay must be in \(0, 1\)"),
+    ({"training": {"precision": 16}}, r"training.precision must be one of \['32', 'bf16', 'auto'\], got '16'"),
+    ({"training": {"precision": "fp8"}}, "training.precision must be one of"),
     ({"training": {"regime": "sstag", "monitor": "val/tag_auc"}}, "val/tag_auc needs sampled negatives"),
 ])
 def test_bad_configs(data, message):
     with pytest.raises(ConfigError, match=message):
         parse_experiment(data, "bad.yaml")
+
+
+def test_precision_reads_a_yaml_number_and_resolves_auto(monkeypatch):
+    from wstag.training import precision
+
+    assert parse_experiment({"training": {"precision": 32}}, "x.yaml").training.precision == "32"
+    assert precision.lightning_precision("bf16") == "bf16-mixed"
+    monkeypatch.setattr(precision, "native_bf16", lambda: False)
+    assert precision.resolve_precision("auto") == "32"
+    monkeypatch.setattr(precision, "native_bf16", lambda: True)
+    assert precision.lightning_precision("auto") == "bf16-mixed"
+    with pytest.raises(ValueError, match="precision must be one of"):
+        precision.resolve_precision("16")
 
 
 def test_sampling_strategies_and_the_clap_section_parse():

@@ -85,10 +85,24 @@ def test_the_budget_stops_before_an_epoch_that_would_overrun():
     budget = WholeEpochBudget(100.0, clock=lambda: now[0])
     trainer = SimpleNamespace(should_stop=False)
     budget.on_train_start(trainer, None)
-    for t in (30.0, 55.0):  # epochs of 30 s and 25 s: 55 + 30 <= 100, go on
+    for t in (40.0, 60.0):  # a slow first epoch (40 s), then 20 s: 60 + 20 <= 100, go on
         now[0] = t
         budget.on_train_epoch_end(trainer, None)
-    assert not trainer.should_stop and budget.longest_epoch == 30.0
-    now[0] = 80.0  # a 25 s epoch; another 30 s one would end at 110 > 100
+    assert not trainer.should_stop and budget.expected_epoch == 20.0  # the first epoch is not counted
+    now[0] = 85.0  # a 25 s epoch; another one would end at 110 > 100
+    budget.on_train_epoch_end(trainer, None)
+    assert trainer.should_stop and budget.expected_epoch == 25.0
+
+
+def test_the_budget_judges_by_the_first_epoch_until_there_is_a_second():
+    from types import SimpleNamespace
+
+    from wstag.training.fit import WholeEpochBudget
+
+    now = [0.0]
+    budget = WholeEpochBudget(100.0, clock=lambda: now[0])
+    trainer = SimpleNamespace(should_stop=False)
+    budget.on_train_start(trainer, None)
+    now[0] = 55.0  # 55 + 55 > 100
     budget.on_train_epoch_end(trainer, None)
     assert trainer.should_stop

@@ -19,7 +19,7 @@ from wstag.experiments.evaluate import METRIC_KEYS, evaluate_model
 from wstag.scapes.build import build_corpus
 from wstag.scapes.pipeline import prepare_bank
 from wstag.training.config import load_experiment
-from wstag.training.run import train
+from wstag.training.run import finished_run, train
 
 DEMO_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "phrase_random_cpu.yaml"
 
@@ -103,9 +103,14 @@ def run_demo(
     if minutes is not None:
         overrides.append(f"training.max_minutes={minutes}")
     config = load_experiment(DEMO_CONFIG, overrides)
+    run_dir = out_dir / f"run-seed{seed}"
     t = time.perf_counter()
-    result = train(config, corpus.path, out_dir / f"run-seed{seed}", progress=progress, log=say,
-                   enable_progress_bar=progress is not None)
+    result = finished_run(run_dir)
+    if result is not None:  # resuming it would train a second budget on top of the first
+        say(f"[train] reusing the finished run in {run_dir} (delete it to train again)")
+    else:
+        result = train(config, corpus.path, run_dir, progress=progress, log=say,
+                       enable_progress_bar=progress is not None)
     seconds["features + training"] = time.perf_counter() - t
     say(f"[train] done in {seconds['features + training']:.1f} s")
 

@@ -89,10 +89,14 @@ class GroundingModel(nn.Module):
         training compares each clip with every caption's phrases; inference with a
         query list).
         """
-        if text_emb.ndim == 2:
-            return torch.einsum("btd,nd->btn", audio_emb, text_emb)
-        if text_emb.ndim == 3 and text_emb.shape[0] == audio_emb.shape[0]:
-            return torch.einsum("btd,bnd->btn", audio_emb, text_emb)
+        # Float32 even under bf16 autocast: the probabilities near 0 and 1 that pooling
+        # and the BCE read would otherwise round to exactly 0 or 1 (8 mantissa bits).
+        with torch.autocast(audio_emb.device.type, enabled=False):
+            audio_emb, text_emb = audio_emb.float(), text_emb.float()
+            if text_emb.ndim == 2:
+                return torch.einsum("btd,nd->btn", audio_emb, text_emb)
+            if text_emb.ndim == 3 and text_emb.shape[0] == audio_emb.shape[0]:
+                return torch.einsum("btd,bnd->btn", audio_emb, text_emb)
         raise ValueError(f"phrase embeddings must be (N, D) or (B, N, D) with B = {audio_emb.shape[0]}, "
                          f"got {tuple(text_emb.shape)}")
 

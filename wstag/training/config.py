@@ -19,6 +19,7 @@ import yaml
 from wstag.errors import ConfigError
 from wstag.models.clap import ClapConfig
 from wstag.sampling.clustering_sampler import CLUSTERING
+from wstag.training.precision import PRECISIONS
 
 REGIMES = ("phrase_level", "sentence_level", "sstag", "self_supervised")
 SAMPLING = ("random", "similarity", "clustering")
@@ -50,6 +51,7 @@ class TrainingConfig:
     teacher: str | None = None  # self-supervision: the teacher's model folder
     monitor: str = "val/loss"  # picks the best epoch, decays the LR, stops early (MONITORS)
     ema_decay: float | None = None  # validate and keep an EMA of the weights (not in the paper)
+    precision: str = "32"  # "32", "bf16" or "auto" (bf16 where the hardware has it): training/precision.py
 
     def validate(self, where: str) -> "TrainingConfig":
         def bad(key: str, why: str) -> None:
@@ -72,6 +74,8 @@ class TrainingConfig:
             bad("num_workers", f"must be >= 0, got {self.num_workers}")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
             bad("ema_decay", f"must be in (0, 1) or null, got {self.ema_decay}")
+        if self.precision not in PRECISIONS:
+            bad("precision", f"must be one of {list(PRECISIONS)}, got {self.precision!r}")
         if self.monitor not in MONITORS:
             bad("monitor", f"must be one of {sorted(MONITORS)}, got {self.monitor!r}")
         if self.monitor == "val/tag_auc" and self.regime not in SAMPLED_REGIMES:
@@ -201,6 +205,8 @@ def _section(cls, raw: Any, name: str, where: str):
             continue
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             raw[key] = float(value)
+        elif expected is str and isinstance(value, int) and not isinstance(value, bool):
+            raw[key] = str(value)  # YAML reads `precision: 32` as a number
         elif not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
             raise ConfigError(f"{where}: {name}.{key} must be {expected.__name__}, got {value!r}")
     return cls(**raw).validate(where)

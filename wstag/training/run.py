@@ -23,7 +23,7 @@ from wstag.audio.frames import DEFAULT_GRID
 from wstag.data.audiogrounding import read_v2, read_weak_v2
 from wstag.data.feature_cache import CACHE_NAME, FeatureStore, build_feature_cache
 from wstag.errors import ConfigError
-from wstag.models.checkpoint import save_model
+from wstag.models.checkpoint import CONFIG, WEIGHTS, save_model
 from wstag.models.clap import CONFIG as CLAP_CONFIG
 from wstag.models.clap import load_clap
 from wstag.models.factory import build_model
@@ -39,6 +39,7 @@ from wstag.training.datasets import (
 )
 from wstag.training.fit import fit
 from wstag.training.phrase_level import PhraseLevelModule
+from wstag.training.precision import resolve_precision
 from wstag.training.sentence_level import SentenceLevelModule
 from wstag.training.strong import StrongModule
 
@@ -154,6 +155,23 @@ def prepare_features(folder: Path, clips, progress: Callable | None = None) -> F
     return FeatureStore(path)
 
 
+def finished_run(out_dir: Path) -> TrainResult | None:
+    """The result of a run that already wrote its model folder to ``out_dir``, else None.
+
+    ``train`` on such a folder resumes from ``last.ckpt`` and trains further (how
+    ``--max-epochs`` extends a run); callers that mean "this run, once" check here first.
+    """
+    config_path = Path(out_dir) / MODEL_DIR / CONFIG
+    if not (Path(out_dir) / MODEL_DIR / WEIGHTS).is_file() or not config_path.is_file():
+        return None
+    try:
+        info = json.loads(config_path.read_text())
+        return TrainResult(Path(out_dir) / MODEL_DIR, info["monitor"], info["best_score"], int(info["epochs"]),
+                           float(info["train_seconds"]), float(info.get("data_loading_share", float("nan"))))
+    except (ValueError, KeyError, TypeError):  # not written by train(): treat as unfinished
+        return None
+
+
 def train(
     config: ExperimentConfig,
     data_dir: Path,
@@ -201,15 +219,17 @@ def train(
     timer = _StepTimer()
     result = fit(module, train_dl, val_dl, out_dir, max_epochs=tc.max_epochs, max_minutes=tc.max_minutes,
                  early_stop_patience=tc.early_stop_patience, grad_clip=tc.grad_clip,
-                 monitor=tc.monitor, ema_decay=tc.ema_decay,
+                 monitor=tc.monitor, ema_decay=tc.ema_decay, precision=tc.precision,
                  callbacks=[_RedrawNegatives(), timer], enable_progress_bar=enable_progress_bar, log=say)
     extra = {
         "experiment": config.to_dict(),
         "corpus": str(data_dir),
         "monitor": tc.monitor,
+        "precision": resolve_precision(tc.precision),
         "best_score": result.best_score,
         "epochs": result.epochs,
         "train_seconds": round(result.seconds, 1),
+        "data_loading_share": round(timer.data_share, 4),
     }
     corpus_info = data_dir / "corpus.json"
     if corpus_info.is_file():
