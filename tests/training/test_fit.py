@@ -94,6 +94,34 @@ def test_the_budget_stops_before_an_epoch_that_would_overrun():
     assert trainer.should_stop and budget.expected_epoch == 25.0
 
 
+def test_a_resumed_run_spends_only_what_is_left_of_the_budget():
+    from types import SimpleNamespace
+
+    from wstag.training.fit import WholeEpochBudget
+
+    now = [0.0]
+    first = WholeEpochBudget(100.0, clock=lambda: now[0])
+    first.on_train_start(SimpleNamespace(should_stop=False), None)
+    for t in (30.0, 50.0):
+        now[0] = t
+        first.on_train_epoch_end(SimpleNamespace(should_stop=False), None)
+    now[0] = 55.0  # interrupted mid-epoch after the checkpoint of epoch 2 ...
+    state = first.state_dict()
+    assert state == {"spent": 55.0, "epoch_seconds": [30.0, 20.0]}
+
+    now[0] = 1000.0  # ... and resumed later
+    resumed = WholeEpochBudget(100.0, clock=lambda: now[0])
+    resumed.load_state_dict(state)
+    trainer = SimpleNamespace(should_stop=False)
+    resumed.on_train_start(trainer, None)
+    now[0] = 1020.0  # 75 s spent; another 20 s epoch ends at 95: go on
+    resumed.on_train_epoch_end(trainer, None)
+    assert not trainer.should_stop and resumed.spent() == 75.0
+    now[0] = 1040.0  # 95 s spent: no room for another epoch
+    resumed.on_train_epoch_end(trainer, None)
+    assert trainer.should_stop
+
+
 def test_the_budget_judges_by_the_first_epoch_until_there_is_a_second():
     from types import SimpleNamespace
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import lightning as L
 import torch
@@ -38,13 +38,27 @@ class WholeEpochBudget(Callback):
     longest epoch (training plus validation) after the first: the first carries one-off
     costs (oneDNN kernel selection, allocator and page-cache warm-up; 73 s against
     64-67 s for the demo), and counting it stopped demo runs a whole epoch early.
-    ``max_time`` stays as the backstop.
+    ``max_time`` stays as the backstop. The time spent and the epoch durations travel in
+    the checkpoints, so a resumed run spends what is left of the budget, as ``max_time``
+    (which restores its own elapsed time) would otherwise cut it mid-epoch.
     """
 
     def __init__(self, seconds: float, clock: Callable[[], float] = time.perf_counter) -> None:
         self.seconds, self.clock = seconds, clock
         self._start = self._epoch_start = 0.0
+        self._spent_before = 0.0  # by the run this one resumed
         self.epoch_seconds: list[float] = []
+
+    def spent(self) -> float:
+        """Seconds of the budget used so far, earlier (resumed) sessions included."""
+        return self._spent_before + self.clock() - self._start
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"spent": self.spent(), "epoch_seconds": list(self.epoch_seconds)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._spent_before = float(state_dict["spent"])
+        self.epoch_seconds = [float(s) for s in state_dict["epoch_seconds"]]
 
     @property
     def expected_epoch(self) -> float:
@@ -59,7 +73,7 @@ class WholeEpochBudget(Callback):
         now = self.clock()
         self.epoch_seconds.append(now - self._epoch_start)
         self._epoch_start = now
-        if now - self._start + self.expected_epoch > self.seconds:
+        if self.spent() + self.expected_epoch > self.seconds:
             trainer.should_stop = True
 
 
