@@ -161,12 +161,12 @@ def finished_run(out_dir: Path) -> TrainResult | None:
     ``train`` on such a folder resumes from ``last.ckpt`` and trains further (how
     ``--max-epochs`` extends a run); callers that mean "this run, once" check here first.
     """
-    config_path = Path(out_dir) / MODEL_DIR / CONFIG
-    if not (Path(out_dir) / MODEL_DIR / WEIGHTS).is_file() or not config_path.is_file():
+    model_dir = Path(out_dir) / MODEL_DIR
+    if not (model_dir / WEIGHTS).is_file() or not (model_dir / CONFIG).is_file():
         return None
     try:
-        info = json.loads(config_path.read_text())
-        return TrainResult(Path(out_dir) / MODEL_DIR, info["monitor"], info["best_score"], int(info["epochs"]),
+        info = json.loads((model_dir / CONFIG).read_text())
+        return TrainResult(model_dir, info["monitor"], info["best_score"], int(info["epochs"]),
                            float(info["train_seconds"]), float(info.get("data_loading_share", float("nan"))))
     except (ValueError, KeyError, TypeError):  # not written by train(): treat as unfinished
         return None
@@ -217,15 +217,16 @@ def train(
     model = build_model(config.model, len(vocab))
     module = module_cls(model, tc)
     timer = _StepTimer()
+    precision = resolve_precision(tc.precision)  # "auto" -> what this machine runs, as recorded below
     result = fit(module, train_dl, val_dl, out_dir, max_epochs=tc.max_epochs, max_minutes=tc.max_minutes,
                  early_stop_patience=tc.early_stop_patience, grad_clip=tc.grad_clip,
-                 monitor=tc.monitor, ema_decay=tc.ema_decay, precision=tc.precision,
+                 monitor=tc.monitor, ema_decay=tc.ema_decay, precision=precision,
                  callbacks=[_RedrawNegatives(), timer], enable_progress_bar=enable_progress_bar, log=say)
     extra = {
         "experiment": config.to_dict(),
         "corpus": str(data_dir),
         "monitor": tc.monitor,
-        "precision": resolve_precision(tc.precision),
+        "precision": precision,
         "best_score": result.best_score,
         "epochs": result.epochs,
         "train_seconds": round(result.seconds, 1),
