@@ -1,20 +1,23 @@
-"""Grounding-model speed on the current device (printed, not asserted).
+"""Grounding-model speed of several presets, side by side in one run (printed, not asserted).
 
-    python benchmarks/bench_model.py [--preset cpu] [--batch 32] [--phrases 32] [--steps 3]
-        [--seconds 10] [--threads N] [--device cpu] [--override '{"audio_encoder": {...}}']
+    python benchmarks/bench_model.py [--presets cpu,cpu_fast] [--batch 32] [--phrases 8]
+        [--rounds 5] [--seconds 10] [--threads N] [--device cpu] [--bf16]
+        [--override '{"cpu_fast": {"audio_encoder": {...}}}']
 
-Prints the parameter counts, the time of one training step (forward + backward + Adam
-on cached log-mel, clip BCE with linear-softmax pooling, as phrase-level training does)
-and inference speed from waveforms (log-mel included) as clips/s and real-time factor.
-This is how the ``cpu`` preset was sized for two CPU cores. Its floor is the CNN's first
-block at full resolution (32 clips x 8 channels x 1001 frames x 64 mels: ~0.5 s forward
-and backward on its own), so a step takes ~1.2 s and an epoch of 2,000 clips ~75 s.
+For each preset: parameter counts, the time of one training step (forward + backward +
+Adam on cached log-mel, clip BCE with linear-softmax pooling, as phrase-level training
+does) and of inference from waveforms (log-mel included, eval mode), both in ms per
+clip, and each preset's ratio to the first. The presets are timed in alternation,
+round after round, and the median round is reported, so a machine whose speed drifts
+(another process, frequency scaling) slows every preset alike and the ratios hold.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
+import statistics
 import time
 
 import torch
@@ -34,15 +37,61 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+class _Bench:
+    """One preset's model, optimiser and inputs; ``train_step`` and ``infer`` return seconds."""
+
+    def __init__(self, config: dict, args: argparse.Namespace, device: torch.device) -> None:
+        torch.manual_seed(0)
+        self.device, self.bf16 = device, args.bf16
+        self.model = build_model(config, VOCAB).to(device)
+        b, n = args.batch, args.phrases
+        n_samples = int(args.seconds * DEFAULT_GRID.sample_rate)
+        t_feat = DEFAULT_GRID.n_feature_frames(n_samples)
+        n_mels = self.model.audio_encoder.config.n_mels
+        self.feats = torch.randn(b, t_feat, n_mels, device=device) * 10 - 40  # (B, T, M)
+        self.feat_lengths = torch.full((b,), t_feat, dtype=torch.long, device=device)
+        self.tokens = torch.randint(2, VOCAB, (b, n, WORDS), device=device)  # (B, N, L)
+        self.token_lengths = torch.randint(1, WORDS + 1, (b, n), device=device)  # (B, N)
+        self.targets = (torch.rand(b, n, device=device) < 0.3).float()  # (B, N)
+        self.audio = torch.randn(b, n_samples, device=device) * 0.1  # (B, n)
+        self.optimiser = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+
+    def train_step(self) -> float:
+        self.model.train()
+        _sync(self.device)
+        t0 = time.perf_counter()
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            probs, mask = self.model(self.feats, self.feat_lengths, self.tokens, self.token_lengths)  # (B, T, N)
+        clip = linear_softmax_pool(probs.float(), mask).clamp(1e-7, 1 - 1e-7)  # (B, N)
+        loss = F.binary_cross_entropy(clip, self.targets)
+        self.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimiser.step()
+        _sync(self.device)
+        return time.perf_counter() - t0
+
+    def infer(self) -> float:
+        self.model.eval()
+        with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            _sync(self.device)
+            t0 = time.perf_counter()
+            emb, _ = self.model.from_waveform(self.audio)  # (B, T, D)
+            text = self.model.encode_text(self.tokens[0], self.token_lengths[0])  # (N, D)
+            self.model.frame_phrase_probs(emb, text)  # (B, T, N)
+            _sync(self.device)
+            return time.perf_counter() - t0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="cpu")
-    parser.add_argument("--override", default=None, help="JSON dict merged over the preset")
+    parser.add_argument("--presets", default="cpu,cpu_fast", help="comma-separated model presets")
+    parser.add_argument("--override", default=None,
+                        help='JSON {preset: {section: {key: value}}} merged over those presets')
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--phrases", type=int, default=32)
+    parser.add_argument("--phrases", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--steps", type=int, default=3, help="timed training steps (after 2 warm-ups)")
-    parser.add_argument("--repeats", type=int, default=3, help="timed inference batches (after 1 warm-up)")
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds (after 2 warm-up rounds)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the forward passes")
@@ -50,71 +99,37 @@ def main() -> None:
                         help="keep glibc's default mmap behaviour (see keep_freed_memory)")
     args = parser.parse_args()
     tuned = False if args.no_malloc_tuning else keep_freed_memory()
-    print(f"glibc malloc tuned to reuse freed memory: {tuned}")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    torch.manual_seed(0)
+    overrides = json.loads(args.override) if args.override else {}
+    names = [p.strip() for p in args.presets.split(",") if p.strip()]
+    benches = {name: _Bench({"preset": name, **overrides.get(name, {})}, args, device) for name in names}
+    print(f"{device.type}, {torch.get_num_threads()} threads, batch {args.batch} x {args.seconds:g} s, "
+          f"{args.phrases} phrases, {'bf16 autocast' if args.bf16 else 'float32'}, malloc tuned: {tuned}; "
+          f"median of {args.rounds} rounds")
 
-    config: dict = {"preset": args.preset}
-    if args.override:
-        config.update(json.loads(args.override))
-    model = build_model(config, VOCAB).to(device)
-    counts = count_parameters(model)
-    print(f"model {config}: channels {model.audio_encoder.config.channels}, embedding {model.embed_dim}"
-          + (", bf16 autocast" if args.bf16 else ""))
-    print(f"parameters: audio encoder {counts['audio_encoder']:,}, text encoder {counts['text_encoder']:,} "
-          f"(vocabulary {VOCAB}), total {counts['total']:,}")
+    train: dict[str, list[float]] = {n: [] for n in names}
+    infer: dict[str, list[float]] = {n: [] for n in names}
+    for round_ in range(args.rounds + 2):  # the first rounds warm up allocators and kernels
+        for name, bench in benches.items():
+            t_train, t_infer = bench.train_step(), bench.infer()
+            if round_ >= 2:
+                train[name].append(t_train)
+                infer[name].append(t_infer)
 
-    b, n = args.batch, args.phrases
-    n_samples = int(args.seconds * DEFAULT_GRID.sample_rate)
-    t_feat = DEFAULT_GRID.n_feature_frames(n_samples)
-    feats = torch.randn(b, t_feat, model.audio_encoder.config.n_mels, device=device) * 10 - 40  # (B, T, M)
-    feat_lengths = torch.full((b,), t_feat, dtype=torch.long, device=device)
-    tokens = torch.randint(2, VOCAB, (b, n, WORDS), device=device)  # (B, N, L)
-    token_lengths = torch.randint(1, WORDS + 1, (b, n), device=device)  # (B, N)
-    targets = (torch.rand(b, n, device=device) < 0.1).float()  # (B, N)
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
-
-    model.train()
-    times = []
-    for step in range(args.steps + 2):
-        _sync(device)
-        t0 = time.perf_counter()
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
-            probs, mask = model(feats, feat_lengths, tokens, token_lengths)  # (B, T, N), (B, T)
-        clip = linear_softmax_pool(probs.float(), mask).clamp(1e-7, 1 - 1e-7)  # (B, N)
-        loss = F.binary_cross_entropy(clip, targets)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimiser.step()
-        _sync(device)
-        if step >= 2:  # the first steps warm up allocators and kernels
-            times.append(time.perf_counter() - t0)
-    step_s = sum(times) / len(times)
-    print(f"training step ({device.type}, {torch.get_num_threads()} threads, batch {b} x {args.seconds:g} s, "
-          f"{n} phrases): {step_s:.3f} s mean, {min(times):.3f} s best -> "
-          f"{2000 / b * step_s:.0f} s per 2,000-clip epoch")
-
-    model.eval()
-    audio = torch.randn(b, n_samples, device=device) * 0.1  # (B, n)
-    lengths = torch.full((b,), n_samples, dtype=torch.long)
-    times = []
-    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16):
-        for rep in range(args.repeats + 1):
-            _sync(device)
-            t0 = time.perf_counter()
-            emb, out_lengths = model.from_waveform(audio, lengths)  # (B, T, D)
-            text = model.encode_text(tokens[0], token_lengths[0])  # (N, D)
-            model.frame_phrase_probs(emb, text)  # (B, T, N)
-            _sync(device)
-            if rep:
-                times.append(time.perf_counter() - t0)
-    best = min(times)
-    mean = sum(times) / len(times)
-    print(f"inference from waveform (log-mel included), batch {b} x {args.seconds:g} s, {n} queries: "
-          f"{b / mean:.0f} clips/s mean, {b / best:.0f} best -> {b * args.seconds / mean:.0f}x real time")
+    ms = {n: (1000 * statistics.median(train[n]) / args.batch, 1000 * statistics.median(infer[n]) / args.batch)
+          for n in names}
+    base = ms[names[0]]
+    print(f"| preset | audio encoder params | total params | train ms/clip | inference ms/clip "
+          f"| train vs {names[0]} | inference vs {names[0]} | s per 2,000-clip epoch |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in names:
+        counts = count_parameters(benches[name].model)
+        tr, inf = ms[name]
+        print(f"| {name} | {counts['audio_encoder']:,} | {counts['total']:,} | {tr:.1f} | {inf:.2f} "
+              f"| {tr / base[0]:.2f} | {inf / base[1]:.2f} | {2000 * tr / 1000:.0f} |")
+    print(f"peak resident memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:,.0f} MiB")
 
 
 if __name__ == "__main__":

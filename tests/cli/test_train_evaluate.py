@@ -37,11 +37,6 @@ def test_train_rejects_a_bad_config(tmp_path):
     assert "unknown keys in 'training'" in res.output and "batch_sise" in res.output
 
 
-@pytest.fixture(scope="module")
-def tiny_corpus(sound_bank, tmp_path_factory):
-    return build_corpus(sound_bank, "tiny", tmp_path_factory.mktemp("c") / "tiny", seed=2).path
-
-
 @pytest.mark.parametrize("config", ["sentence_amax_tmean.yaml", "sstag_tenth.yaml"])
 def test_other_regimes_train_and_evaluate(tiny_corpus, tmp_path, config):
     res = runner.invoke(app, ["train", f"configs/{config}", "--data", str(tiny_corpus), "--out", str(tmp_path / "run"),

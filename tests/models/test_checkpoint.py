@@ -18,7 +18,7 @@ CAPTIONS = ["A dog barks while a man speaks", "Rain falls and thunder rumbles", 
 @pytest.fixture
 def saved(tmp_path):
     vocab = Vocabulary.build(CAPTIONS)
-    model = build_model(TINY, vocab_size=len(vocab), grid=FrameGrid(hop=160))
+    model = build_model(TINY, vocab_size=len(vocab), front_end=FrameGrid(hop=160))
     with torch.no_grad():  # move BatchNorm statistics off their defaults: they must be saved too
         model.audio_encoder.mel_bn.running_mean.uniform_(-60, -20)
     folder = save_model(tmp_path / "model", model.eval(), vocab,

@@ -9,7 +9,9 @@ from wstag.errors import ConfigError
 from wstag.models.crnn import CRNN, CRNNConfig
 from wstag.models.factory import build_model
 
-from .conftest import TINY, TINY_AUDIO
+from .conftest import TINY, TINY_AUDIO, TINY_STEM_AUDIO
+
+BOTH = pytest.mark.parametrize("config", [TINY_AUDIO, TINY_STEM_AUDIO], ids=["table1", "stem"])
 
 
 def _eval_crnn(config: CRNNConfig = TINY_AUDIO) -> CRNN:
@@ -20,8 +22,9 @@ def _eval_crnn(config: CRNNConfig = TINY_AUDIO) -> CRNN:
     return crnn.eval()
 
 
-def test_output_lengths_follow_the_frame_grid() -> None:
-    crnn = _eval_crnn()
+@BOTH
+def test_output_lengths_follow_the_frame_grid(config: CRNNConfig) -> None:
+    crnn = _eval_crnn(config)
     samples = [0, 959, 960, 1279, 1280, 12_345, 32_000, 100_000]
     feat_lengths = torch.tensor([DEFAULT_GRID.n_feature_frames(n) for n in samples])
     feats = torch.randn(len(samples), int(feat_lengths.max()), 64)
@@ -34,17 +37,19 @@ def test_output_lengths_follow_the_frame_grid() -> None:
         assert (emb[b, :n] != 0).any() or n == 0
 
 
-@pytest.mark.parametrize("t", [4, 5, 7, 8, 1001])
-def test_unpadded_output_length(t: int) -> None:
+@BOTH
+@pytest.mark.parametrize("t", [4, 5, 7, 8, 1001, 1003])
+def test_unpadded_output_length(config: CRNNConfig, t: int) -> None:
     with torch.no_grad():
-        emb, lengths = _eval_crnn()(torch.randn(2, t, 64))
+        emb, lengths = _eval_crnn(config)(torch.randn(2, t, 64))
     assert emb.shape[1] == t // 4 and lengths.tolist() == [t // 4] * 2
 
 
-def test_padding_does_not_leak_into_valid_frames() -> None:
+@BOTH
+def test_padding_does_not_leak_into_valid_frames(config: CRNNConfig) -> None:
     """A clip alone and the same clip padded in a batch give the same valid embeddings."""
-    crnn = _eval_crnn()
-    lengths = [37, 61, 8, 50]
+    crnn = _eval_crnn(config)
+    lengths = [37, 61, 8, 50, 63]
     clips = [torch.randn(n, 64) * 10 - 40 for n in lengths]
     batch = torch.full((len(clips), 70, 64), 1e3)  # loud garbage in the padding
     for b, clip in enumerate(clips):
@@ -57,9 +62,10 @@ def test_padding_does_not_leak_into_valid_frames() -> None:
             torch.testing.assert_close(emb[b, : n[0]], alone[0], atol=1e-5, rtol=1e-5)
 
 
-def test_clip_shorter_than_one_output_frame() -> None:
+@BOTH
+def test_clip_shorter_than_one_output_frame(config: CRNNConfig) -> None:
     with torch.no_grad():
-        emb, lengths = _eval_crnn()(torch.randn(2, 9, 64), torch.tensor([3, 9]))
+        emb, lengths = _eval_crnn(config)(torch.randn(2, 9, 64), torch.tensor([3, 9]))
     assert lengths.tolist() == [0, 2]
     assert (emb[0] == 0).all()
 
@@ -87,7 +93,11 @@ def test_bad_inputs() -> None:
      ({"block_dropout": 1.0}, "block_dropout"), ({"n_mels": 8}, "n_mels"),
      ({"specaugment": "yes"}, "specaugment"), ({"specaug_time_width": -1}, "specaug_time_width"),
      ({"freq_shift": -2}, "freq_shift"), ({"filter_gain_db": -3.0}, "filter_gain_db"),
-     ({"level_db": 90}, "level_db"), ({"filter_bands": 0}, "filter_bands")],
+     ({"level_db": 90}, "level_db"), ({"filter_bands": 0}, "filter_bands"),
+     ({"stem_stride": (2, 0)}, "stem_stride"), ({"block_pools": ((2, 2), (2, 2), (1, 2))}, "block_pools"),
+     ({"stem_stride": (2, 1)}, "stem_stride and block_pools downsample time by 8"),
+     ({"block_pools": ((2, 16), (2, 8), (1, 1), (1, 1))}, "n_mels must be an integer >= 128"),
+     ({"mel_bn_affine": 1}, "mel_bn_affine")],
 )
 def test_config_errors_name_the_key(override: dict, key: str) -> None:
     with pytest.raises(ConfigError, match=f"audio_encoder.{key}"):
@@ -156,3 +166,24 @@ def test_load_pretrained_errors(tmp_path) -> None:
     save_file({"foo.bar": torch.zeros(2)}, str(tmp_path / "other.safetensors"))
     with pytest.raises(ConfigError, match="none of its 1 keys match"):
         crnn.load_pretrained(tmp_path / "other.safetensors", strict=False)
+
+
+# -- the strided stem (cpu_fast)
+def test_stem_sizes_and_no_gradient_before_it() -> None:
+    """Stride (2, 4) with kernel 3 x 4: 2x fewer frames, 4x fewer bins, every bin seen once;
+    without an affine mel BatchNorm nothing before the stem has parameters."""
+    crnn = CRNN(TINY_STEM_AUDIO).train()
+    assert crnn.stem.conv.kernel_size == (3, 4) and crnn.stem.conv.padding == (1, 0)
+    assert not list(crnn.mel_bn.parameters())
+    x = torch.randn(3, 101, 64)[..., None].permute(0, 3, 1, 2)  # (B, 1, T, F)
+    out, lengths = crnn.stem(x, torch.tensor([101, 100, 7]))
+    assert out.shape == (3, 4, 50, 16) and lengths.tolist() == [50, 50, 3]
+    emb, _ = crnn(torch.randn(3, 101, 64), torch.tensor([101, 100, 7]))
+    emb.sum().backward()
+    assert crnn.stem.conv.weight.grad is not None and crnn.stem.conv.weight.grad.abs().sum() > 0
+
+
+def test_stem_config_round_trips_through_a_dict() -> None:
+    d = TINY_STEM_AUDIO.to_dict()
+    assert d["stem_stride"] == [2, 4] and d["block_pools"][0] == [1, 2]
+    assert CRNNConfig(**d) == TINY_STEM_AUDIO  # lists from JSON/YAML become tuples again

@@ -1,6 +1,6 @@
 """The bottom floor: load, validate, resample and stream audio; the time grid; log-mel.
 
-``io`` and ``frames`` need only numpy, soundfile and soxr and are re-exported here;
+``io``, ``frames`` and ``frontend`` need only numpy, soundfile and soxr and are re-exported here;
 ``features`` (torch, librosa) is imported explicitly where needed:
 ``from wstag.audio.features import LogMel, SpecAugment``.
 """
@@ -15,6 +15,7 @@ from wstag.audio.frames import (
     n_output_frames,
     segments_to_frame_mask,
 )
+from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.audio.io import (
     AudioBlock,
     AudioInfo,
@@ -26,11 +27,13 @@ from wstag.audio.io import (
 )
 
 __all__ = [
+    "DEFAULT_FRONT_END",
     "DEFAULT_GRID",
     "OUTPUT_HOP_S",
     "AudioBlock",
     "AudioInfo",
     "FrameGrid",
+    "FrontEnd",
     "audio_info",
     "frame_mask_to_segments",
     "frame_times",

@@ -2,7 +2,8 @@
 
 Training targets, inference and evaluation all convert between seconds and frames
 here, so they cannot drift apart; a model saves its ``FrameGrid`` (``to_dict``) with
-its checkpoint.
+its checkpoint. The constants below are the defaults of ``wstag.audio.frontend.FrontEnd``,
+the one value that code passes around (its ``.grid`` is a ``FrameGrid``).
 
 - Feature frames: STFT with ``center=True`` and hop 320 at 32 kHz, so a clip of n
   samples has ``n // 320 + 1`` frames, frame j centred at ``j * 10 ms``.

@@ -5,8 +5,18 @@ from __future__ import annotations
 import typer
 
 from wstag.cli import data, model
+from wstag.logs import quiet_terminal
 
 app = typer.Typer(help="Weakly-supervised text-to-audio grounding.", no_args_is_help=True)
+
+
+@app.callback()
+def _entry() -> None:
+    """Weakly-supervised text-to-audio grounding."""
+    # Before any command imports Lightning or sed_scores_eval: some of the chatter is
+    # printed at import time. Progress bars, figures and wstag's own warnings remain.
+    quiet_terminal()
+
 app.add_typer(data.app, name="data")
 app.command()(model.train)
 app.command()(model.evaluate)

@@ -87,7 +87,7 @@ def ground(
     if plot is not None:
         from wstag.inference.plot import plot_grounding
 
-        log(f"wrote {plot_grounding(audio, results, grounder.grid, plot, threshold)}")
+        log(f"wrote {plot_grounding(audio, results, grounder.front_end, plot, threshold)}")
 
 
 @handle_errors
@@ -95,7 +95,9 @@ def demo(
     out: Path = typer.Option(Path("runs/demo"), help="Folder for the corpus, the run and the report."),
     cache: Optional[Path] = typer.Option(None, help="Sound bank cache folder."),
     seed: int = typer.Option(0, help="Training seed."),
-    minutes: Optional[float] = typer.Option(None, help="Training time budget (default: the config's)."),
+    epochs: Optional[int] = typer.Option(None, help="Training epochs (default: the config's)."),
+    minutes: Optional[float] = typer.Option(None, help="Cap training at this many minutes, in whole epochs "
+                                                      "(default: none, so the figures do not depend on the machine)."),
 ) -> None:
     """The main job: fetch, build the small corpus, train the CPU model, evaluate, report."""
     import time
@@ -103,8 +105,9 @@ def demo(
     from wstag.experiments.demo import run_demo
 
     start = time.perf_counter()
-    result = run_demo(out, cache, seed, minutes, log=log, progress=progress)
+    result = run_demo(out, cache, seed, minutes, epochs, log=log, progress=progress)
     print_metrics(result.metrics)
+    typer.echo(f"peak resident memory: {max(result.peak_rss_mb.values()):,.0f} MiB")
     typer.echo(f"report: {result.report}  (total {time.perf_counter() - start:.0f} s)")
 
 

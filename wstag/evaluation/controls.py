@@ -168,11 +168,13 @@ def loudness_scores(audio: np.ndarray, grid: FrameGrid = DEFAULT_GRID) -> np.nda
 
 
 def loudness_pair_scores(
-    clips: Iterable[Clip], audio: Mapping[str, np.ndarray], grid: FrameGrid = DEFAULT_GRID
+    clips: Iterable[Clip], audio: Mapping[str, np.ndarray], grid: FrameGrid = DEFAULT_GRID,
+    precomputed: bool = False,
 ) -> dict[str, np.ndarray]:
     """The loudness control's scores: every evaluated pair of a clip gets its loudness.
 
-    ``audio[audio_id]`` is the clip's mono waveform at ``grid.sample_rate``.
+    ``audio[audio_id]`` is the clip's mono waveform at ``grid.sample_rate``, or with
+    ``precomputed`` its ``loudness_scores`` already (so a caller can stream the audio).
     """
     clips = list(clips)
     cache: dict[str, np.ndarray] = {}
@@ -181,7 +183,8 @@ def loudness_pair_scores(
         if clip.audio_id not in cache:
             if clip.audio_id not in audio:
                 raise ValueError(f"pair {pid!r}: no audio for clip {clip.audio_id!r}")
-            cache[clip.audio_id] = loudness_scores(audio[clip.audio_id], grid)
+            value = audio[clip.audio_id]
+            cache[clip.audio_id] = value if precomputed else loudness_scores(value, grid)
         out[pid] = cache[clip.audio_id]
     return out
 

@@ -8,6 +8,8 @@ short report with one grounding plot. Every step reuses what an earlier run left
 from __future__ import annotations
 
 import json
+import resource
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,13 @@ class DemoResult:
     report: Path
     metrics: dict
     seconds: dict[str, float]
+    peak_rss_mb: dict[str, float]  # the process's peak resident memory at the end of each step
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far, in MiB (ru_maxrss: KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
 def _plot_example(model_dir: Path, corpus: Path, out: Path) -> Path:
@@ -42,12 +51,13 @@ def _plot_example(model_dir: Path, corpus: Path, out: Path) -> Path:
     audio = corpus / "test" / "audio" / clip.audio_id
     results = grounder.ground(audio, [p.text for p in clip.phrases])
     reference = {p.text: [(s.onset, s.offset) for s in p.segments] for p in clip.phrases}
-    return plot_grounding(audio, results, grounder.grid, out, reference=reference, title=clip.caption)
+    return plot_grounding(audio, results, grounder.front_end, out, reference=reference, title=clip.caption)
 
 
-def write_report(out_dir: Path, metrics: dict, seconds: dict[str, float], train_info: dict, plot: Path) -> Path:
+def write_report(out_dir: Path, metrics: dict, seconds: dict[str, float], train_info: dict, plot: Path,
+                 peak_rss: dict[str, float]) -> Path:
     rows = "\n".join(f"| {k} | {metrics[k]:.1f} |" for k in METRIC_KEYS)
-    steps = "\n".join(f"| {k} | {v:.0f} s |" for k, v in seconds.items())
+    steps = "\n".join(f"| {k} | {v:.0f} s | {peak_rss[k]:,.0f} MiB |" for k, v in seconds.items())
     text = f"""# wstag demo report
 
 Phrase-level WSTAG (random negative sampling, linear-softmax pooling, CPU-sized CRNN)
@@ -64,8 +74,8 @@ Controls: *wrong query* scores each pair with a phrase of a class absent from th
 Training: {train_info['epochs']} epochs, best {train_info['monitor']} {train_info['best_score']:.4f},
 data loading {100 * train_info['data_loading_share']:.1f} % of training wall time.
 
-| step | wall time |
-|---|---|
+| step | wall time | peak resident memory so far |
+|---|---|---|
 {steps}
 
 ![grounding example]({plot.name})
@@ -81,6 +91,7 @@ def run_demo(
     cache: Path | None = None,
     seed: int = 0,
     minutes: float | None = None,
+    epochs: int | None = None,
     log: Callable[[str], None] | None = None,
     progress: Callable | None = None,
 ) -> DemoResult:
@@ -88,20 +99,25 @@ def run_demo(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
+    peak: dict[str, float] = {}
 
     t = time.perf_counter()
     bank, _ = prepare_bank(cache, log=say, progress=progress)
     seconds["fetch sound bank"] = time.perf_counter() - t
+    peak["fetch sound bank"] = peak_rss_mb()
     say(f"[fetch] done in {seconds['fetch sound bank']:.1f} s")
 
     t = time.perf_counter()
     corpus = build_corpus(bank, "small", out_dir / "corpus", seed=0, progress=progress)
     seconds["build small corpus"] = time.perf_counter() - t
+    peak["build small corpus"] = peak_rss_mb()
     say(f"[build] done in {seconds['build small corpus']:.1f} s (hash {corpus.content_hash})")
 
     overrides = [f"training.seed={seed}"]
     if minutes is not None:
         overrides.append(f"training.max_minutes={minutes}")
+    if epochs is not None:
+        overrides.append(f"training.max_epochs={epochs}")
     config = load_experiment(DEMO_CONFIG, overrides)
     run_dir = out_dir / f"run-seed{seed}"
     t = time.perf_counter()
@@ -112,18 +128,20 @@ def run_demo(
         result = train(config, corpus.path, run_dir, progress=progress, log=say,
                        enable_progress_bar=progress is not None)
     seconds["features + training"] = time.perf_counter() - t
+    peak["features + training"] = peak_rss_mb()
     say(f"[train] done in {seconds['features + training']:.1f} s")
 
     t = time.perf_counter()
     metrics = evaluate_model(result.model_dir, corpus.path, "test", progress=progress)
     plot = _plot_example(result.model_dir, corpus.path, out_dir / f"grounding-seed{seed}.png")
     seconds["evaluation + plot"] = time.perf_counter() - t
+    peak["evaluation + plot"] = peak_rss_mb()
     say(f"[evaluate] done in {seconds['evaluation + plot']:.1f} s")
 
     info = {"epochs": result.epochs, "monitor": result.monitor,
             "best_score": result.best_score if result.best_score is not None else float("nan"),
             "data_loading_share": result.data_loading_share}
-    report = write_report(out_dir, metrics, seconds, info, plot)
+    report = write_report(out_dir, metrics, seconds, info, plot, peak)
     with atomic_open(out_dir / f"metrics-seed{seed}.json") as fh:
-        json.dump({"metrics": metrics, "seconds": seconds, "train": info}, fh, indent=1)
-    return DemoResult(report, metrics, seconds)
+        json.dump({"metrics": metrics, "seconds": seconds, "peak_rss_mb": peak, "train": info}, fh, indent=1)
+    return DemoResult(report, metrics, seconds, peak)

@@ -14,7 +14,7 @@ from wstag.data.audiogrounding import read_v2
 from wstag.data.feature_cache import CACHE_NAME, FeatureStore, build_feature_cache
 from wstag.errors import ConfigError
 from wstag.evaluation.controls import (
-    loudness_pair_scores, specificity, wrong_query_phrases, wrong_query_psds,
+    loudness_pair_scores, loudness_scores, specificity, wrong_query_phrases, wrong_query_psds,
 )
 from wstag.evaluation.metrics import evaluate
 from wstag.inference.scoring import score_pairs
@@ -28,8 +28,11 @@ METRIC_KEYS = (
 
 def loudness_control(clips, audio_dir: Path, grid) -> float:
     """PSDS (whole) of per-frame loudness used as every pair's score: no model at all."""
-    audio = {c.audio_id: load_audio(audio_dir / c.audio_id, grid.sample_rate) for c in clips}
-    scores = loudness_pair_scores(clips, audio, grid)
+    # One clip's waveform at a time: holding the split's audio would grow with the corpus
+    # (2.6 GB for the `full` test split); each clip's loudness curve is 250 numbers.
+    loudness = {c.audio_id: loudness_scores(load_audio(audio_dir / c.audio_id, grid.sample_rate), grid)
+                for c in clips}
+    scores = loudness_pair_scores(clips, loudness, grid, precomputed=True)
     return evaluate(clips, scores, grid)["psds_whole"]
 
 
@@ -37,15 +40,21 @@ def evaluate_model(
     model_dir: Path, data_dir: Path, split: str = "test", progress: Callable | None = None,
     write_json: bool = True,
 ) -> dict:
-    """Score every test pair, compute the four figures and the controls; write metrics.json."""
+    """Score every test pair, compute the four figures and the controls; write metrics.json.
+
+    The split's features are computed (or reused) with the model's own front end, and
+    every figure is on the model's grid.
+    """
     model, vocab, config = load_model(model_dir)
     folder = Path(data_dir) / split
     labels = folder / "labels.json"
     if not labels.is_file():
         raise ConfigError(f"{data_dir}: no {split}/labels.json (strong labels) to evaluate against")
     clips = read_v2(labels, require_segments=True)
-    feats = FeatureStore(build_feature_cache(folder / "audio", [c.audio_id for c in clips], folder / CACHE_NAME, progress=progress))
-    grid = model.grid
+    front_end = model.front_end
+    feats = FeatureStore(build_feature_cache(folder / "audio", [c.audio_id for c in clips], folder / CACHE_NAME,
+                                             progress=progress, front_end=front_end), front_end)
+    grid = front_end.grid
     scores = score_pairs(model, vocab, clips, feats, progress=progress)
     metrics = dict(evaluate(clips, scores, grid))
     wrong = {pid: p.text for pid, p in wrong_query_phrases(clips).items()}

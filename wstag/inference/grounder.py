@@ -56,7 +56,8 @@ class Grounder:
         if threads:
             torch.set_num_threads(threads)
         self.model, self.vocab, self.config = load_model(model_dir)
-        self.grid = self.model.grid
+        self.front_end = self.model.front_end  # what the model was trained on: rate, STFT, mels, grid
+        self.grid = self.front_end.grid
         self._cache: OrderedDict[tuple, AudioEmbedding] = OrderedDict()
         self.cache_size = cache_size
         self.audio_encoder_calls = 0  # how many recordings were encoded (tests, benchmarks)
@@ -64,7 +65,7 @@ class Grounder:
     # -- audio side ----------------------------------------------------------------------
     @torch.inference_mode()
     def embed_waveforms(self, waveforms: Sequence[np.ndarray]) -> list[torch.Tensor]:
-        """A batch of mono 32 kHz waveforms -> list of (T_i, D) frame embeddings."""
+        """A batch of mono waveforms at ``front_end.sample_rate`` -> list of (T_i, D) frame embeddings."""
         n = max(len(w) for w in waveforms)
         x = torch.zeros(len(waveforms), n)
         for i, w in enumerate(waveforms):
@@ -85,7 +86,7 @@ class Grounder:
             self._cache.move_to_end(key)
             return self._cache[key]
         hop = self.grid.output_hop_samples
-        sr = self.grid.sample_rate
+        sr = self.front_end.sample_rate
         keep = int(OVERLAP_SECONDS / 2 * sr) // hop  # frames dropped at inner block edges
         pieces: list[torch.Tensor] = []
         n_samples, peak = 0, 0.0

@@ -11,9 +11,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
-from wstag.audio.features import log_mel_numpy  # noqa: E402
 from wstag.audio.frames import FrameGrid  # noqa: E402
+from wstag.audio.frontend import FrontEnd  # noqa: E402
 from wstag.audio.io import load_audio  # noqa: E402
 from wstag.data.atomic import atomic_path  # noqa: E402
 from wstag.inference.grounder import Grounding  # noqa: E402
@@ -24,13 +25,19 @@ MAX_SPECTROGRAM_SECONDS = 600.0
 def plot_grounding(
     audio_path: str | Path,
     results: Sequence[Grounding],
-    grid: FrameGrid,
+    grid: FrontEnd | FrameGrid,
     out: str | Path,
     threshold: float = 0.5,
     reference: Mapping[str, Sequence[tuple[float, float]]] | None = None,
     title: str | None = None,
 ) -> Path:
-    """Write a PNG: log-mel on top, one probability panel per phrase below."""
+    """Write a PNG: log-mel on top, one probability panel per phrase below.
+
+    ``grid`` is the model's front end (its log-mel is drawn) or, from older callers, its
+    frame grid (drawn with the default STFT and mel bands on that grid).
+    """
+    front_end = grid if isinstance(grid, FrontEnd) else FrontEnd.from_grid(grid)
+    grid = front_end.grid
     n = len(results)
     fig, axes = plt.subplots(n + 1, 1, figsize=(10, 2.2 + 1.4 * n), sharex=True,
                              gridspec_kw={"height_ratios": [2.2] + [1] * n})
@@ -38,7 +45,8 @@ def plot_grounding(
     ax = axes[0]
     audio = load_audio(audio_path, grid.sample_rate) if duration <= MAX_SPECTROGRAM_SECONDS else None
     if audio is not None:
-        mel = log_mel_numpy(audio)  # (T, 64)
+        with torch.no_grad():
+            mel = front_end.logmel()(torch.from_numpy(audio)[None])[0].numpy()  # (T, n_mels)
         ax.imshow(mel.T, origin="lower", aspect="auto", cmap="magma",
                   extent=(0, len(audio) / grid.sample_rate, 0, mel.shape[1]))
         ax.set_ylabel("mel bin")

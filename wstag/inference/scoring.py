@@ -13,8 +13,10 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 import torch
 
-from wstag.data.feature_cache import pad_features
+from wstag.audio.frontend import FEATURE_FIELDS
+from wstag.data.feature_cache import FeatureStore, pad_features
 from wstag.data.records import Clip
+from wstag.errors import ConfigError
 from wstag.evaluation.pairs import evaluation_pairs
 from wstag.models.grounding import GroundingModel
 from wstag.models.text_encoder import pad_token_ids
@@ -36,8 +38,18 @@ def score_pairs(
     batch_size: int = 32,
     progress: Callable | None = None,
 ) -> dict[str, np.ndarray]:
-    """pair id -> (T,) probabilities; ``queries`` replaces a pair's phrase text (controls)."""
+    """pair id -> (T,) probabilities; ``queries`` replaces a pair's phrase text (controls).
+
+    ``features`` must come from the model's front end: a ``FeatureStore`` opened for
+    another one is refused, and any features with another number of mel bands too.
+    """
     model.eval()
+    front_end = model.front_end
+    if isinstance(features, FeatureStore) and features.front_end is not None:
+        diff = features.front_end.describe_difference(front_end, only=FEATURE_FIELDS)
+        if diff:
+            raise ConfigError(f"{features.path}: features are for another front end than the model's "
+                              f"({diff}, features vs model)")
     wrap = progress or (lambda it, **kw: it)
     by_clip: dict[str, list[tuple[str, str]]] = defaultdict(list)
     clip_of: dict[str, Clip] = {}
@@ -49,7 +61,10 @@ def score_pairs(
     out: dict[str, np.ndarray] = {}
     batches = [ids[i: i + batch_size] for i in range(0, len(ids), batch_size)]
     for batch in wrap(batches, total=len(batches), desc="scoring"):
-        x, lengths = pad_features([features[a] for a in batch])  # (B, T, 64), (B,)
+        x, lengths = pad_features([features[a] for a in batch])  # (B, T, n_mels), (B,)
+        if x.shape[2] != front_end.n_mels:
+            raise ConfigError(f"features of {batch[0]!r} have {x.shape[2]} mel bands; the model reads "
+                              f"{front_end.n_mels} (front_end.n_mels)")
         emb, out_lengths = model.encode_audio(x, lengths)  # (B, T, D), (B,)
         for b, audio_id in enumerate(batch):
             pids, texts = zip(*by_clip[audio_id])

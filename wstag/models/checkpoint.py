@@ -1,10 +1,15 @@
 """Model folders: everything needed to run a trained model, and nothing executable.
 
 A folder holds ``model.safetensors`` (weights), ``config.json`` (the model config, the
-frame grid, the vocabulary size and whatever the trainer adds: its config, metrics)
-and ``vocab.json``. No pickles, so loading needs neither the training code nor trust
-in the file. Each file is written to a temporary name and renamed; ``config.json`` is
-written last, so a folder without it was never finished.
+front end and its frame grid, the vocabulary size and whatever the trainer adds: its
+config, metrics) and ``vocab.json``. No pickles, so loading needs neither the training
+code nor trust in the file. Each file is written to a temporary name and renamed;
+``config.json`` is written last, so a folder without it was never finished.
+
+``front_end`` came later than ``frame_grid``: a folder without it was made by a wstag
+whose model built its log-mel from the frame grid, the default STFT and band edges and
+the encoder's ``n_mels``, so that is the front end it loads with. New folders still
+write ``frame_grid`` (``front_end.grid``) for readers that know only that.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from wstag.audio.frames import FrameGrid
+from wstag.audio.frontend import FrontEnd
 from wstag.errors import ConfigError, ModelFolderError
 from wstag.models.factory import ModelConfig, build_model, model_config_of
 from wstag.models.grounding import GroundingModel
@@ -29,7 +35,9 @@ CONFIG = "config.json"
 VOCAB = "vocab.json"
 FORMAT_VERSION = 1
 #: Keys of config.json that ``save_model`` writes itself; ``extra`` may not use them.
-RESERVED_KEYS = frozenset({"format_version", "model", "frame_grid", "vocab_size"})
+RESERVED_KEYS = frozenset({"format_version", "model", "frame_grid", "front_end", "vocab_size"})
+#: Keys every readable folder has (``front_end`` is absent from older ones).
+REQUIRED_KEYS = RESERVED_KEYS - {"front_end"}
 
 
 def save_model(
@@ -54,6 +62,7 @@ def save_model(
         "format_version": FORMAT_VERSION,
         "model": model_config_of(model).to_dict(),
         "frame_grid": model.grid.to_dict(),
+        "front_end": model.front_end.to_dict(),
         "vocab_size": model.vocab_size,
         **extra,
     }
@@ -67,11 +76,13 @@ def save_model(
 
 
 def load_model(
-    folder: str | os.PathLike, device: str | torch.device = "cpu"
+    folder: str | os.PathLike, device: str | torch.device = "cpu", expected_front_end: FrontEnd | None = None,
 ) -> tuple[GroundingModel, Vocabulary, dict[str, Any]]:
     """Read a folder written by ``save_model`` -> (model in eval mode, vocabulary, config.json dict).
 
-    Any problem raises ``ModelFolderError`` naming the folder and the file.
+    With ``expected_front_end`` (the features a caller will feed it), a model trained
+    on another front end is refused. Any problem raises ``ModelFolderError`` naming
+    the folder and the file.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -79,10 +90,12 @@ def load_model(
     config = _read_config(folder)
     try:
         model_config = ModelConfig.from_dict(config["model"])
-        grid = FrameGrid.from_dict(config["frame_grid"])
+        front_end = _front_end(config, model_config)
         vocab_size = int(config["vocab_size"])
     except (ConfigError, ValueError, TypeError, KeyError) as exc:
         raise ModelFolderError(f"model folder {folder}: {CONFIG} is invalid: {_text(exc)}") from None
+    if expected_front_end is not None:
+        check_front_end(folder, front_end, expected_front_end)
 
     try:
         vocab = Vocabulary.load(folder / VOCAB)
@@ -93,11 +106,39 @@ def load_model(
                                f"{CONFIG} says vocab_size {vocab_size}")
 
     try:
-        model = build_model(model_config, vocab_size, grid, load_pretrained=False)
+        model = build_model(model_config, vocab_size, front_end, load_pretrained=False)
     except ConfigError as exc:
         raise ModelFolderError(f"model folder {folder}: {CONFIG} is invalid: {_text(exc)}") from None
     _load_weights(folder, model)
     return model.to(device).eval(), vocab, config
+
+
+def read_front_end(folder: str | os.PathLike) -> FrontEnd:
+    """The front end a model folder was trained with, without loading its weights."""
+    folder = Path(folder)
+    config = _read_config(folder)
+    try:
+        return _front_end(config, ModelConfig.from_dict(config["model"]))
+    except (ConfigError, ValueError, TypeError, KeyError) as exc:
+        raise ModelFolderError(f"model folder {folder}: {CONFIG} is invalid: {_text(exc)}") from None
+
+
+def check_front_end(folder: str | os.PathLike, actual: FrontEnd, expected: FrontEnd) -> None:
+    """Refuse (one line, ModelFolderError) a model folder whose front end is not ``expected``."""
+    diff = actual.describe_difference(expected)
+    if diff:
+        raise ModelFolderError(f"model folder {folder} was trained with another front end than expected "
+                               f"({diff}, model vs expected)")
+
+
+def _front_end(config: Mapping[str, Any], model_config: ModelConfig) -> FrontEnd:
+    grid = FrameGrid.from_dict(config["frame_grid"])
+    if "front_end" not in config:  # older folder: the front end its model built from the grid
+        return FrontEnd.from_grid(grid, n_mels=model_config.audio_encoder.n_mels)
+    front_end = FrontEnd.from_dict(config["front_end"])
+    if front_end.grid != grid:
+        raise ValueError(f"front_end {front_end.to_dict()} disagrees with frame_grid {grid.to_dict()}")
+    return front_end
 
 
 def _read_config(folder: Path) -> dict[str, Any]:
@@ -110,7 +151,7 @@ def _read_config(folder: Path) -> dict[str, Any]:
         raise ModelFolderError(f"model folder {folder}: {CONFIG} is not valid JSON: {_text(exc)}") from None
     if not isinstance(config, dict):
         raise ModelFolderError(f"model folder {folder}: {CONFIG} must hold a JSON object")
-    missing = sorted(RESERVED_KEYS - set(config))
+    missing = sorted(REQUIRED_KEYS - set(config))
     if missing:
         raise ModelFolderError(f"model folder {folder}: {CONFIG} lacks {missing}")
     if config["format_version"] != FORMAT_VERSION:

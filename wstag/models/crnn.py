@@ -17,6 +17,7 @@ practice.
 
 from __future__ import annotations
 
+import math
 import os
 from collections import Counter
 from dataclasses import asdict, dataclass, fields
@@ -57,11 +58,23 @@ class CRNNConfig:
     filter_gain_db: float = 0.0  # FilterAugment's max gain
     filter_bands: int = 4
     level_db: float = 0.0  # max random level change
+    # A strided 3x3 conv (+ BN, ReLU) before the blocks, (time, freq) stride; (1, 1) = none
+    # (Table I). The blocks then start at a lower resolution, where a CPU spends most of
+    # a step (the first block at 10 ms x 64 mels); the stem's time stride counts towards
+    # the 4x time downsampling, so block_pools must pool time by 4 / stem_stride[0].
+    stem_stride: tuple[int, int] = (1, 1)
+    # False: the mel BatchNorm only standardises (no learned scale and shift), so nothing
+    # before the first convolution needs a gradient and its input gradient at full
+    # resolution is never computed.
+    mel_bn_affine: bool = True
+    block_pools: tuple[tuple[int, int], ...] = BLOCK_POOLS  # (time, freq) pooling after each block
     pretrained: str | None = None  # checkpoint loaded into this encoder by build_model
     pretrained_strict: bool = True  # False: load the matching keys, keep the rest random
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", tuple(self.channels))
+        object.__setattr__(self, "stem_stride", _int_pair(self.stem_stride))
+        object.__setattr__(self, "block_pools", tuple(_int_pair(p) for p in self.block_pools))
         _check_config(self)
 
     @property
@@ -72,17 +85,40 @@ class CRNNConfig:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["channels"] = list(self.channels)
+        d["stem_stride"] = list(self.stem_stride)
+        d["block_pools"] = [list(p) for p in self.block_pools]
         return d
+
+    @property
+    def has_stem(self) -> bool:
+        return self.stem_stride != (1, 1)
+
+
+def _int_pair(value: Any) -> Any:
+    """A list from YAML/JSON -> tuple; anything else unchanged (``_check_config`` judges it)."""
+    return tuple(value) if isinstance(value, (list, tuple)) else value
 
 
 def _check_config(cfg: CRNNConfig) -> None:
     where = "audio_encoder"
     ch = cfg.channels
-    if len(ch) != len(BLOCK_POOLS) or not all(_is_int(c) and c > 0 for c in ch):
-        raise ConfigError(f"{where}.channels must be {len(BLOCK_POOLS)} positive integers, got {list(ch)}")
-    if not _is_int(cfg.n_mels) or cfg.n_mels < 16:
-        raise ConfigError(f"{where}.n_mels must be an integer >= 16 (frequency is pooled by 16), "
-                          f"got {cfg.n_mels!r}")
+    if not 1 <= len(ch) <= 8 or not all(_is_int(c) and c > 0 for c in ch):
+        raise ConfigError(f"{where}.channels must be 1 to 8 positive integers, got {list(ch)}")
+    pairs = [cfg.stem_stride, *cfg.block_pools]
+    if not all(isinstance(p, tuple) and len(p) == 2 and all(_is_int(v) and v >= 1 for v in p) for p in pairs):
+        raise ConfigError(f"{where}.stem_stride and block_pools must be [time, freq] pairs of integers >= 1, "
+                          f"got {list(cfg.stem_stride)} and {[list(p) for p in cfg.block_pools]}")
+    if len(cfg.block_pools) != len(ch):
+        raise ConfigError(f"{where}.channels ({len(ch)} blocks) and {where}.block_pools "
+                          f"({len(cfg.block_pools)} [time, freq] pairs) must have one entry per block")
+    time_total = math.prod(p[0] for p in pairs)
+    if time_total != TIME_DOWNSAMPLE:
+        raise ConfigError(f"{where}.stem_stride and block_pools downsample time by {time_total}; it must be "
+                          f"{TIME_DOWNSAMPLE} (one output frame every 40 ms, as evaluation and grounding read)")
+    freq_total = math.prod(p[1] for p in pairs)
+    if not _is_int(cfg.n_mels) or cfg.n_mels < freq_total:
+        raise ConfigError(f"{where}.n_mels must be an integer >= {freq_total} (frequency is downsampled "
+                          f"by {freq_total}), got {cfg.n_mels!r}")
     for name in ("embed_dim", "gru_hidden"):
         value = getattr(cfg, name)
         if not _is_int(value) or value <= 0:
@@ -102,7 +138,7 @@ def _check_config(cfg: CRNNConfig) -> None:
         value = getattr(cfg, name)
         if not _is_int(value) or value < 0:
             raise ConfigError(f"{where}.{name} must be an integer >= 0, got {value!r}")
-    for name in ("specaugment", "pretrained_strict"):
+    for name in ("specaugment", "pretrained_strict", "mel_bn_affine"):
         if not isinstance(getattr(cfg, name), bool):
             raise ConfigError(f"{where}.{name} must be true or false, got {getattr(cfg, name)!r}")
     if cfg.pretrained is not None and not isinstance(cfg.pretrained, (str, os.PathLike)):
@@ -143,6 +179,30 @@ class ConvBlock(nn.Module):
         return self.dropout(x)
 
 
+class StridedStem(nn.Module):
+    """conv3x3 with a (time, freq) stride -> BN -> ReLU: the blocks start at a lower resolution.
+
+    A clip of T frames keeps ``T // stride_t`` of them (what a time pooling would keep),
+    so lengths, and the 40 ms output grid, follow the same floor rule as without a stem.
+    """
+
+    def __init__(self, c_out: int, stride: tuple[int, int]) -> None:
+        super().__init__()
+        self.stride = stride
+        # Kernel 3 (padding 1) up to stride 3; a larger stride s gets kernel s (no padding),
+        # so every input bin is seen once rather than skipped.
+        kernel = tuple(3 if s <= 3 else s for s in stride)
+        padding = tuple(1 if k == 3 else 0 for k in kernel)
+        self.conv = nn.Conv2d(1, c_out, kernel, stride=stride, padding=padding, bias=False)
+        self.bn = nn.BatchNorm2d(c_out)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, 1, T, F), zero past each clip's length -> (B, C, T // s_t, ceil(F / s_f)), lengths."""
+        keep = x.shape[2] // self.stride[0]
+        x = F.relu(self.bn(self.conv(x)[:, :, :keep]))
+        return x, torch.div(lengths, self.stride[0], rounding_mode="floor")
+
+
 class CRNN(nn.Module):
     """Log-mel (B, T, n_mels) + valid lengths -> (B, T // 4, 2 * gru_hidden) + lengths."""
 
@@ -153,16 +213,17 @@ class CRNN(nn.Module):
         self.config = config
         self.augment = RecordingAugment(config.freq_shift, config.filter_gain_db, config.filter_bands,
                                         config.level_db)
-        self.mel_bn = nn.BatchNorm1d(config.n_mels)
+        self.mel_bn = nn.BatchNorm1d(config.n_mels, affine=config.mel_bn_affine)
         self.spec_augment = (
             SpecAugment(config.specaug_time_width, config.specaug_time_stripes,
                         config.specaug_freq_width, config.specaug_freq_stripes)
             if config.specaugment else nn.Identity()
         )
-        c_in = (1, *config.channels[:-1])
+        self.stem = StridedStem(config.channels[0], config.stem_stride) if config.has_stem else None
+        c_in = (config.channels[0] if self.stem else 1, *config.channels[:-1])
         self.blocks = nn.ModuleList(
             ConvBlock(ci, co, pool, config.block_dropout)
-            for ci, co, pool in zip(c_in, config.channels, BLOCK_POOLS)
+            for ci, co, pool in zip(c_in, config.channels, config.block_pools)
         )
         self.frame_dropout = nn.Dropout(config.frame_dropout)
         self.fc = nn.Linear(config.channels[-1], config.embed_dim)
@@ -201,6 +262,10 @@ class CRNN(nn.Module):
         # it then runs channels_last, ~1.5x faster on CPU with few channels (oneDNN).
         x = x[..., None].permute(0, 3, 1, 2)
         lengths = feat_lengths
+        if self.stem is not None:
+            if padded:
+                x = x.masked_fill(~length_mask(lengths, x.shape[2])[:, None, :, None], 0.0)
+            x, lengths = self.stem(x, lengths)
         for block in self.blocks:
             pad = ~length_mask(lengths, x.shape[2])[:, None, :, None] if padded else None  # (B, 1, T, 1)
             if pad is not None:

@@ -11,36 +11,49 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from wstag.audio.features import LogMel
-from wstag.audio.frames import DEFAULT_GRID, FrameGrid
+from wstag.audio.frames import FrameGrid
+from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.errors import ConfigError
 from wstag.models.crnn import CRNN, CRNNConfig, length_mask
 from wstag.models.text_encoder import TextEncoder, TextEncoderConfig
 
 
 class GroundingModel(nn.Module):
-    """Audio and phrases -> frame-phrase probabilities on the model's 40 ms ``grid``."""
+    """Audio and phrases -> frame-phrase probabilities on the model's 40 ms ``grid``.
+
+    ``front_end`` says what the audio encoder reads (``front_end.logmel()``) and on
+    which grid it answers (``grid = front_end.grid``); it is checked against the CRNN
+    here, so a mismatched config fails when the model is built, not at its first
+    forward pass. A bare ``FrameGrid`` (older callers) means that grid with the
+    default STFT and band edges and the encoder's ``n_mels``: what wstag built before.
+    """
 
     def __init__(
         self,
         audio: CRNNConfig,
         text: TextEncoderConfig,
         vocab_size: int,
-        grid: FrameGrid = DEFAULT_GRID,
+        front_end: FrontEnd | FrameGrid = DEFAULT_FRONT_END,
     ) -> None:
         super().__init__()
         if text.embed_dim != audio.out_dim:
             raise ConfigError(f"text_encoder.embed_dim ({text.embed_dim}) must equal the audio "
                               f"embedding size 2 * audio_encoder.gru_hidden ({audio.out_dim}): "
                               f"s_fp is their dot product")
-        if grid.time_downsample != CRNN.time_downsample:
-            raise ConfigError(f"frame grid time_downsample {grid.time_downsample} does not match "
+        if isinstance(front_end, FrameGrid):
+            front_end = FrontEnd.from_grid(front_end, n_mels=audio.n_mels)
+        if audio.n_mels != front_end.n_mels:
+            raise ConfigError(f"model.audio_encoder.n_mels ({audio.n_mels}) must equal front_end.n_mels "
+                              f"({front_end.n_mels}): the CRNN reads the front end's mel bands")
+        if front_end.time_downsample != CRNN.time_downsample:
+            raise ConfigError(f"front_end.time_downsample {front_end.time_downsample} does not match "
                               f"the CRNN's time pooling ({CRNN.time_downsample})")
-        self.grid = grid
+        self.front_end = front_end
+        self.grid = front_end.grid
         self.audio_encoder = CRNN(audio)
         self.text_encoder = TextEncoder(vocab_size, text)
-        # Buffers only, not saved: rebuilt from the grid, so checkpoints stay weights-only.
-        self.frontend = LogMel(sample_rate=grid.sample_rate, hop=grid.hop, n_mels=audio.n_mels)
+        # Buffers only, not saved: rebuilt from the front end, so checkpoints stay weights-only.
+        self.frontend = front_end.logmel()
 
     @property
     def embed_dim(self) -> int:

@@ -1,9 +1,11 @@
 """Experiment configuration: one YAML per paper row, validated when loaded.
 
-A YAML file has up to four sections: `model` (handed to the model factory, which
-checks it), `training`, `sampling` and `clap` (the bi-encoder behind Alg. 1 and 2's
-phrase embeddings), checked here. Unknown keys, wrong types and bad
-values fail at load time with the file and key named. `key=value` overrides from the
+A YAML file has up to five sections: `model` (handed to the model factory, which
+checks it), `front_end` (sample rate, STFT, mel bands, band edges: a
+``wstag.audio.frontend.FrontEnd``, SPEC 1 by default; its `n_mels` must equal
+`model.audio_encoder.n_mels`, checked at load time), `training`, `sampling` and `clap`
+(the bi-encoder behind Alg. 1 and 2's phrase embeddings), checked here. Unknown keys,
+wrong types and bad values fail at load time with the file and key named. `key=value` overrides from the
 command line use dotted paths (`training.max_epochs=5`).
 """
 
@@ -16,8 +18,10 @@ from typing import Any
 
 import yaml
 
+from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.errors import ConfigError
 from wstag.models.clap import ClapConfig
+from wstag.models.factory import to_model_config
 from wstag.sampling.clustering_sampler import CLUSTERING
 from wstag.training.precision import PRECISIONS
 
@@ -155,6 +159,7 @@ class ExperimentConfig:
     training: TrainingConfig = TrainingConfig()
     sampling: SamplingConfig = SamplingConfig()
     clap: ClapTrainingConfig = ClapTrainingConfig()
+    front_end: FrontEnd = DEFAULT_FRONT_END
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -212,11 +217,24 @@ def _section(cls, raw: Any, name: str, where: str):
     return cls(**raw).validate(where)
 
 
+def _front_end(raw: Any, model: dict[str, Any], where: str) -> FrontEnd:
+    """The `front_end` section, checked against the model's n_mels now rather than at the first batch."""
+    try:
+        front_end = DEFAULT_FRONT_END if raw is None else FrontEnd.from_dict(raw)
+        n_mels = to_model_config(model).audio_encoder.n_mels
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    if n_mels != front_end.n_mels:
+        raise ConfigError(f"{where}: model.audio_encoder.n_mels ({n_mels}) must equal front_end.n_mels "
+                          f"({front_end.n_mels}); set both")
+    return front_end
+
+
 def parse_experiment(data: Any, where: str, overrides: list[str] | None = None) -> ExperimentConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping with model, training and sampling sections")
     data = apply_overrides(dict(data), overrides or [], where)
-    unknown = set(data) - {"name", "model", "training", "sampling", "clap", "description"}
+    unknown = set(data) - {"name", "model", "front_end", "training", "sampling", "clap", "description"}
     if unknown:
         raise ConfigError(f"{where}: unknown top-level keys {sorted(unknown)}")
     model = data.get("model") or {"preset": "cpu"}
@@ -228,7 +246,12 @@ def parse_experiment(data: Any, where: str, overrides: list[str] | None = None) 
         training=_section(TrainingConfig, data.get("training"), "training", where),
         sampling=_section(SamplingConfig, data.get("sampling"), "sampling", where),
         clap=_section(ClapTrainingConfig, data.get("clap"), "clap", where),
+        front_end=_front_end(data.get("front_end"), model, where),
     )
+    clap_mels = ClapConfig.from_dict(config.clap.model).n_mels  # a CLAP trained here reads the same cache
+    if config.sampling.needs_embeddings and not config.clap.pretrained and clap_mels != config.front_end.n_mels:
+        raise ConfigError(f"{where}: clap.model.n_mels ({clap_mels}) must equal front_end.n_mels "
+                          f"({config.front_end.n_mels}): the CLAP reads the same feature cache")
     if config.sampling.needs_embeddings and config.training.regime not in SAMPLED_REGIMES:
         raise ConfigError(f"{where}: sampling.strategy {config.sampling.strategy!r} applies to phrase-level "
                           f"training; regime {config.training.regime!r} draws no negatives (use 'random')")

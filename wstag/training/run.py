@@ -19,15 +19,15 @@ import numpy as np
 from lightning.pytorch.callbacks import Callback
 from torch.utils.data import DataLoader
 
-from wstag.audio.frames import DEFAULT_GRID
+from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
+from wstag.data.atomic import atomic_open
 from wstag.data.audiogrounding import read_v2, read_weak_v2
 from wstag.data.feature_cache import CACHE_NAME, FeatureStore, build_feature_cache
 from wstag.errors import ConfigError
-from wstag.models.checkpoint import CONFIG, WEIGHTS, save_model
+from wstag.models.checkpoint import CONFIG, WEIGHTS, check_front_end, read_front_end, save_model
 from wstag.models.clap import CONFIG as CLAP_CONFIG
 from wstag.models.clap import load_clap
 from wstag.models.factory import build_model
-from wstag.runtime import keep_freed_memory
 from wstag.sampling.clustering_sampler import ClusteringNegativeSampler
 from wstag.sampling.random_sampler import RandomNegativeSampler
 from wstag.sampling.similarity_sampler import SimilarityNegativeSampler
@@ -44,6 +44,9 @@ from wstag.training.sentence_level import SentenceLevelModule
 from wstag.training.strong import StrongModule
 
 MODEL_DIR = "model"
+#: The run folder's front end, written when a run starts: a resumed run (whose
+#: last.ckpt has no model folder yet) must read the same features.
+RUN_FRONT_END = "front_end.json"
 
 
 class _RedrawNegatives(Callback):
@@ -97,20 +100,20 @@ def _split_paths(data_dir: Path, split: str, strong: bool = False) -> tuple[Path
     return folder, labels
 
 
-def _phrase_level(train_clips, val_clips, train_feats, val_feats, vocab, tc, sampler):
+def _phrase_level(train_clips, val_clips, train_feats, val_feats, vocab, tc, sampler, grid):
     return (PhraseLevelDataset(train_clips, train_feats, vocab, sampler, tc.n_phrases, tc.seed),
             PhraseLevelDataset(val_clips, val_feats, vocab, sampler, tc.n_phrases, tc.seed + 1),
             collate_phrase_batch, PhraseLevelModule)
 
 
-def _sentence_level(train_clips, val_clips, train_feats, val_feats, vocab, tc, sampler):
+def _sentence_level(train_clips, val_clips, train_feats, val_feats, vocab, tc, sampler, grid):
     return (CaptionDataset(train_clips, train_feats, vocab), CaptionDataset(val_clips, val_feats, vocab),
             collate_phrase_batch, SentenceLevelModule)
 
 
-def _sstag(train_clips, val_clips, train_feats, val_feats, vocab, tc, sampler):
-    return (StrongPhraseDataset(train_clips, train_feats, vocab, DEFAULT_GRID),
-            StrongPhraseDataset(val_clips, val_feats, vocab, DEFAULT_GRID),
+def _sstag(train_clips, val_clips, train_feats, val_feats, vocab, tc, sampler, grid):
+    return (StrongPhraseDataset(train_clips, train_feats, vocab, grid),
+            StrongPhraseDataset(val_clips, val_feats, vocab, grid),
             collate_strong_batch, StrongModule)
 
 
@@ -150,9 +153,32 @@ def make_sampler(config: ExperimentConfig, data, vocab: Vocabulary, out_dir: Pat
     return ClusteringNegativeSampler(pool, embed, sc.n_clusters, sc.clustering, seed=config.training.seed)
 
 
-def prepare_features(folder: Path, clips, progress: Callable | None = None) -> FeatureStore:
-    path = build_feature_cache(folder / "audio", [c.audio_id for c in clips], folder / CACHE_NAME, progress=progress)
-    return FeatureStore(path)
+def prepare_features(folder: Path, clips, progress: Callable | None = None,
+                     front_end: FrontEnd = DEFAULT_FRONT_END) -> FeatureStore:
+    """The split's feature cache for ``front_end`` (built or rebuilt if needed), opened and checked."""
+    path = build_feature_cache(folder / "audio", [c.audio_id for c in clips], folder / CACHE_NAME,
+                               progress=progress, front_end=front_end)
+    return FeatureStore(path, front_end)
+
+
+def check_run_front_end(out_dir: Path, front_end: FrontEnd) -> None:
+    """Refuse to resume a run folder made with another front end; record it for a new run."""
+    model_dir = out_dir / MODEL_DIR
+    if (model_dir / CONFIG).is_file():
+        check_front_end(model_dir, read_front_end(model_dir), front_end)
+    path = out_dir / RUN_FRONT_END
+    if path.is_file():
+        try:
+            stored = FrontEnd.from_dict(json.loads(path.read_text()))
+        except (ValueError, TypeError, ConfigError) as exc:
+            raise ConfigError(f"{path} is invalid: {exc}") from None
+        diff = stored.describe_difference(front_end)
+        if diff:
+            raise ConfigError(f"{out_dir}: this run was started with another front end ({diff}, run vs config); "
+                              f"use another --out")
+        return
+    with atomic_open(path) as fh:
+        json.dump(front_end.to_dict(), fh, indent=1)
 
 
 def finished_run(out_dir: Path) -> TrainResult | None:
@@ -187,7 +213,8 @@ def train(
     say = log or (lambda m: None)
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    keep_freed_memory()
+    front_end = config.front_end
+    check_run_front_end(out_dir, front_end)
     L.seed_everything(tc.seed, workers=True, verbose=False)
     strong = tc.regime == "sstag"
     train_folder, train_labels = _split_paths(data_dir, "train", strong)
@@ -199,22 +226,22 @@ def train(
         keep = np.sort(rng.choice(len(train_clips), max(1, round(tc.train_fraction * len(train_clips))), replace=False))
         train_clips = [train_clips[i] for i in keep]
         say(f"training on {len(train_clips)} clips ({tc.train_fraction:.0%} of the train split)")
-    train_feats = prepare_features(train_folder, train_clips, progress)
-    val_feats = prepare_features(val_folder, val_clips, progress)
+    train_feats = prepare_features(train_folder, train_clips, progress, front_end)
+    val_feats = prepare_features(val_folder, val_clips, progress, front_end)
 
     vocab_path = out_dir / "vocab.json"
     vocab = Vocabulary.load(vocab_path) if vocab_path.is_file() else Vocabulary.build(c.caption for c in train_clips)
     vocab.save(vocab_path)
     data = (train_clips, val_clips, train_feats, val_feats)
     sampler = make_sampler(config, data, vocab, out_dir, say, enable_progress_bar) if tc.regime in SAMPLED_REGIMES else None
-    train_ds, val_ds, collate, module_cls = REGIMES[tc.regime](*data, vocab, tc, sampler)
+    train_ds, val_ds, collate, module_cls = REGIMES[tc.regime](*data, vocab, tc, sampler, front_end.grid)
     # The ranking loss needs negatives: never a last batch of one clip.
     drop_last = tc.regime == "sentence_level"
     loader = dict(batch_size=tc.batch_size, collate_fn=collate, num_workers=tc.num_workers)
     train_dl = DataLoader(train_ds, shuffle=True, drop_last=drop_last and len(train_ds) > tc.batch_size, **loader)
     val_dl = DataLoader(val_ds, shuffle=False, **loader)
 
-    model = build_model(config.model, len(vocab))
+    model = build_model(config.model, len(vocab), front_end)  # checks n_mels and time_downsample
     module = module_cls(model, tc)
     timer = _StepTimer()
     precision = resolve_precision(tc.precision)  # "auto" -> what this machine runs, as recorded below

@@ -1,0 +1,54 @@
+"""The experiment's `front_end` section: parsed, checked against the model at load time, kept per run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
+from wstag.errors import ConfigError, ModelFolderError
+from wstag.models.checkpoint import save_model
+from wstag.models.factory import build_model
+from wstag.text.vocabulary import Vocabulary
+from wstag.training.config import parse_experiment
+from wstag.training.run import RUN_FRONT_END, check_run_front_end
+
+
+def test_front_end_defaults_and_parses_a_section() -> None:
+    assert parse_experiment({}, "x.yaml").front_end == DEFAULT_FRONT_END
+    cfg = parse_experiment({"front_end": {"n_mels": 128, "f_max": 15000},
+                            "model": {"preset": "cpu", "audio_encoder": {"n_mels": 128}}}, "x.yaml")
+    assert cfg.front_end == FrontEnd(n_mels=128, f_max=15000.0)
+    assert cfg.to_dict()["front_end"]["n_mels"] == 128  # recorded in the model folder's "experiment"
+    cfg = parse_experiment({}, "x.yaml", ["front_end.hop=160"])
+    assert cfg.front_end.hop == 160 and cfg.front_end.grid.output_hop_s == 0.02
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [({"front_end": {"n_mels": 128}}, r"x.yaml: model.audio_encoder.n_mels \(64\) must equal front_end.n_mels \(128\)"),
+     ({"model": {"audio_encoder": {"n_mels": 128}}}, r"n_mels \(128\) must equal front_end.n_mels \(64\)"),
+     ({"front_end": {"n_mel": 128}}, r"x.yaml: unknown key front_end.n_mel"),
+     ({"front_end": {"f_max": 99999}}, r"x.yaml: front_end band edges"),
+     ({"front_end": {"n_mels": 128}, "model": {"audio_encoder": {"n_mels": 128}},
+       "sampling": {"strategy": "similarity"}}, r"clap.model.n_mels \(64\) must equal front_end.n_mels \(128\)")],
+)
+def test_a_front_end_the_model_cannot_read_fails_at_load_time(data: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_experiment(data, "x.yaml")
+
+
+def test_a_run_folder_keeps_its_front_end(tmp_path) -> None:
+    check_run_front_end(tmp_path, DEFAULT_FRONT_END)
+    assert json.loads((tmp_path / RUN_FRONT_END).read_text()) == DEFAULT_FRONT_END.to_dict()
+    check_run_front_end(tmp_path, DEFAULT_FRONT_END)  # resuming with the same one
+    with pytest.raises(ConfigError, match=r"started with another front end \(n_mels 64 vs 128, run vs config\)"):
+        check_run_front_end(tmp_path, FrontEnd(n_mels=128))
+
+
+def test_resuming_a_finished_run_with_another_front_end_is_refused(tmp_path) -> None:
+    vocab = Vocabulary.build(["a dog barks"])
+    save_model(tmp_path / "model", build_model("cpu", len(vocab)), vocab)  # from before RUN_FRONT_END
+    with pytest.raises(ModelFolderError, match=r"trained with another front end than expected \(hop 320 vs 160"):
+        check_run_front_end(tmp_path, FrontEnd(hop=160))
