@@ -95,10 +95,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--bf16", action="store_true", help="bfloat16 autocast for the forward passes")
-    parser.add_argument("--no-malloc-tuning", action="store_true",
-                        help="keep glibc's default mmap behaviour (see keep_freed_memory)")
+    parser.add_argument("--malloc-tuning", action="store_true",
+                        help="glibc reuses freed memory instead of mmap (wstag.runtime.keep_freed_memory)")
     args = parser.parse_args()
-    tuned = False if args.no_malloc_tuning else keep_freed_memory()
+    tuned = keep_freed_memory() if args.malloc_tuning else False
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)

@@ -32,7 +32,19 @@ def test_cpu_preset_same_topology_narrower() -> None:
     assert len(cpu.channels) == len(paper.channels)
     assert all(c < p for c, p in zip(cpu.channels, paper.channels))
     assert MODEL_PRESETS["cpu"].text_encoder.embed_dim == cpu.out_dim
-    assert list_presets() == ["cpu", "paper"]
+    assert list_presets() == ["cpu", "cpu_fast", "paper"]
+
+
+def test_cpu_fast_keeps_the_40_ms_grid_and_the_paper_stays_table_1() -> None:
+    import torch
+
+    fast = MODEL_PRESETS["cpu_fast"].audio_encoder
+    assert fast.stem_stride == (2, 4) and not fast.mel_bn_affine
+    assert MODEL_PRESETS["paper"].audio_encoder.stem_stride == (1, 1)  # no stem in Table I
+    model = build_model("cpu_fast", vocab_size=10).eval()
+    with torch.no_grad():
+        emb, lengths = model.encode_audio(torch.randn(1, 1001, 64))
+    assert emb.shape == (1, 250, 128) and lengths.tolist() == [250]  # 10 s -> 250 frames of 40 ms
 
 
 def test_dict_round_trip_and_overrides() -> None:

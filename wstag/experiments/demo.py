@@ -17,6 +17,7 @@ from typing import Callable
 
 from wstag.data.atomic import atomic_open
 from wstag.data.audiogrounding import read_v2
+from wstag.provenance import code_commit, config_hash
 from wstag.experiments.evaluate import METRIC_KEYS, evaluate_model
 from wstag.scapes.build import build_corpus
 from wstag.scapes.pipeline import prepare_bank
@@ -138,7 +139,11 @@ def run_demo(
     peak["evaluation + plot"] = peak_rss_mb()
     say(f"[evaluate] done in {seconds['evaluation + plot']:.1f} s")
 
-    info = {"epochs": result.epochs, "monitor": result.monitor,
+    saved = json.loads((result.model_dir / "config.json").read_text())
+    info = {"epochs": result.epochs, "monitor": result.monitor, "seed": seed,
+            "config_hash": saved.get("config_hash", config_hash(config.to_dict())),
+            "code_commit": saved.get("code_commit", code_commit()), "corpus_hash": corpus.content_hash,
+            "train_seconds": result.seconds,
             "best_score": result.best_score if result.best_score is not None else float("nan"),
             "data_loading_share": result.data_loading_share}
     report = write_report(out_dir, metrics, seconds, info, plot, peak)

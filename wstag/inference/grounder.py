@@ -23,7 +23,6 @@ from wstag.errors import AudioError, QueryError
 from wstag.evaluation.segments import scores_to_segments
 from wstag.inference.scoring import encode_phrases
 from wstag.models.checkpoint import load_model
-from wstag.runtime import keep_freed_memory
 
 MIN_SECONDS = 0.1
 BLOCK_SECONDS = 30.0
@@ -52,7 +51,6 @@ class Grounding:
 
 class Grounder:
     def __init__(self, model_dir: str | Path, cache_size: int = 8, threads: int | None = None):
-        keep_freed_memory()
         if threads:
             torch.set_num_threads(threads)
         self.model, self.vocab, self.config = load_model(model_dir)

@@ -28,6 +28,7 @@ from wstag.models.checkpoint import CONFIG, WEIGHTS, check_front_end, read_front
 from wstag.models.clap import CONFIG as CLAP_CONFIG
 from wstag.models.clap import load_clap
 from wstag.models.factory import build_model
+from wstag.provenance import code_commit, config_hash
 from wstag.sampling.clustering_sampler import ClusteringNegativeSampler
 from wstag.sampling.random_sampler import RandomNegativeSampler
 from wstag.sampling.similarity_sampler import SimilarityNegativeSampler
@@ -251,6 +252,9 @@ def train(
                  callbacks=[_RedrawNegatives(), timer], enable_progress_bar=enable_progress_bar, log=say)
     extra = {
         "experiment": config.to_dict(),
+        "config_hash": config_hash(config.to_dict()),
+        "code_commit": code_commit(),
+        "seed": tc.seed,
         "corpus": str(data_dir),
         "monitor": tc.monitor,
         "precision": precision,
