@@ -11,6 +11,6 @@ want=$(cat requirements.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
   .venv/bin/pip install -q --disable-pip-version-check --no-deps -e . 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -c "import wstag, torch, lightning, sed_scores_eval" || { echo "setup failed" >&2; exit 1; }
+  .venv/bin/python -W ignore -c "import wstag, torch, lightning, sed_scores_eval" || { echo "setup failed" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi

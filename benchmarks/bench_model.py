@@ -1,13 +1,14 @@
 """Grounding-model speed of several presets, side by side in one run (printed, not asserted).
 
     python benchmarks/bench_model.py [--presets cpu,cpu_fast] [--batch 32] [--phrases 8]
-        [--rounds 5] [--seconds 10] [--threads N] [--device cpu] [--bf16]
+        [--rounds 5] [--seconds 10] [--threads N] [--device cpu] [--bf16] [--malloc-tuning]
         [--override '{"cpu_fast": {"audio_encoder": {...}}}']
 
 For each preset: parameter counts, the time of one training step (forward + backward +
 Adam on cached log-mel, clip BCE with linear-softmax pooling, as phrase-level training
-does) and of inference from waveforms (log-mel included, eval mode), both in ms per
-clip, and each preset's ratio to the first. The presets are timed in alternation,
+does) and of inference from waveforms (log-mel included, eval mode) and from cached
+log-mel features (the model alone), all in ms per clip, and each preset's ratio to the
+first. The presets are timed in alternation,
 round after round, and the median round is reported, so a machine whose speed drifts
 (another process, frequency scaling) slows every preset alike and the ratios hold.
 """
@@ -71,12 +72,16 @@ class _Bench:
         _sync(self.device)
         return time.perf_counter() - t0
 
-    def infer(self) -> float:
+    def infer(self, from_waveform: bool = True) -> float:
+        """Seconds for the batch: log-mel (unless ``from_waveform`` is False: cached features) + model."""
         self.model.eval()
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             _sync(self.device)
             t0 = time.perf_counter()
-            emb, _ = self.model.from_waveform(self.audio)  # (B, T, D)
+            if from_waveform:
+                emb, _ = self.model.from_waveform(self.audio)  # (B, T, D)
+            else:
+                emb, _ = self.model.encode_audio(self.feats, self.feat_lengths)
             text = self.model.encode_text(self.tokens[0], self.token_lengths[0])  # (N, D)
             self.model.frame_phrase_probs(emb, text)  # (B, T, N)
             _sync(self.device)
@@ -109,26 +114,25 @@ def main() -> None:
           f"{args.phrases} phrases, {'bf16 autocast' if args.bf16 else 'float32'}, malloc tuned: {tuned}; "
           f"median of {args.rounds} rounds")
 
-    train: dict[str, list[float]] = {n: [] for n in names}
-    infer: dict[str, list[float]] = {n: [] for n in names}
+    times: dict[str, list[list[float]]] = {n: [[], [], []] for n in names}  # train, inference, from features
     for round_ in range(args.rounds + 2):  # the first rounds warm up allocators and kernels
         for name, bench in benches.items():
-            t_train, t_infer = bench.train_step(), bench.infer()
+            measured = (bench.train_step(), bench.infer(), bench.infer(from_waveform=False))
             if round_ >= 2:
-                train[name].append(t_train)
-                infer[name].append(t_infer)
+                for series, t in zip(times[name], measured):
+                    series.append(t)
 
-    ms = {n: (1000 * statistics.median(train[n]) / args.batch, 1000 * statistics.median(infer[n]) / args.batch)
-          for n in names}
+    ms = {n: [1000 * statistics.median(series) / args.batch for series in times[n]] for n in names}
     base = ms[names[0]]
     print(f"| preset | audio encoder params | total params | train ms/clip | inference ms/clip "
-          f"| train vs {names[0]} | inference vs {names[0]} | s per 2,000-clip epoch |")
-    print("|---|---|---|---|---|---|---|---|")
+          f"| of which model (from log-mel) | train vs {names[0]} | inference vs {names[0]} "
+          f"| model inference vs {names[0]} | s per 2,000-clip epoch |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
         counts = count_parameters(benches[name].model)
-        tr, inf = ms[name]
-        print(f"| {name} | {counts['audio_encoder']:,} | {counts['total']:,} | {tr:.1f} | {inf:.2f} "
-              f"| {tr / base[0]:.2f} | {inf / base[1]:.2f} | {2000 * tr / 1000:.0f} |")
+        tr, inf, feat = ms[name]
+        print(f"| {name} | {counts['audio_encoder']:,} | {counts['total']:,} | {tr:.1f} | {inf:.2f} | {feat:.2f} "
+              f"| {tr / base[0]:.2f} | {inf / base[1]:.2f} | {feat / base[2]:.2f} | {2000 * tr / 1000:.0f} |")
     print(f"peak resident memory of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:,.0f} MiB")
 
 

@@ -51,9 +51,17 @@ class LogMel(nn.Module):
         self.register_buffer("mel_fb", torch.from_numpy(mel).float(), persistent=False)
         self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
 
+    #: Clips per STFT call. A whole batch's intermediates (32 x 10 s: the windowed frames
+    #: and the spectrogram, 131 MB each) leave the cache between the FFT, the power and
+    #: the mel product; 4 clips at a time made batch log-mel 2.2x faster on 2 cores, with
+    #: bit-identical output (each clip's transform is independent of the others).
+    chunk = 4
+
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         if audio.ndim != 2:
             raise ValueError(f"LogMel expects (batch, n_samples), got shape {tuple(audio.shape)}")
+        if audio.shape[0] > self.chunk:
+            return torch.cat([self(part) for part in audio.split(self.chunk)])
         # Always float32, even under mixed precision: mel power of a loud sound exceeds
         # float16's range (65504) and bfloat16 would cost ~0.1 dB.
         with torch.autocast(device_type=audio.device.type, enabled=False):

@@ -5,6 +5,11 @@ recording augmentation (training, off by default) -> mel BatchNorm -> SpecAugmen
 each followed by avg + max pooling ((2,2), (2,2), (1,2), (1,2) in (time, freq)) and
 dropout -> mean over frequency -> dropout -> FC + ReLU -> BiGRU.
 
+Beyond Table I (for CPUs, preset ``cpu_fast``): an optional strided stem before the
+blocks (``stem_stride``), configurable block pooling (``block_pools``; stem and blocks
+together always downsample time by 4, so the output grid stays 40 ms), and a mel
+BatchNorm without affine parameters (``mel_bn_affine``).
+
 Padding never leaks into valid frames (in eval mode): padded time steps are zeroed
 before every convolution, so a clip padded in a batch sees exactly the zeros a clip on
 its own sees from the convolution's padding; each time pooling keeps
