@@ -43,6 +43,8 @@ def test_overrides_use_dotted_paths_and_yaml_values():
     ({"training": {"regime": "self_supervised"}}, "training.teacher is required"),
     ({"training": {"monitor": "val/acc"}}, "training.monitor must be one of"),
     ({"training": {"ema_decay": 1.5}}, r"training.ema_decay must be in \(0, 1\)"),
+    ({"training": {"threads": 0}}, r"training.threads must be an integer >= 1"),
+    ({"training": {"threads": True}}, r"training.threads must be an integer >= 1"),
     ({"training": {"precision": 16}}, r"training.precision must be one of \['32', 'bf16', 'auto'\], got '16'"),
     ({"training": {"precision": "fp8"}}, "training.precision must be one of"),
     ({"training": {"regime": "sstag", "monitor": "val/tag_auc"}}, "val/tag_auc needs sampled negatives"),

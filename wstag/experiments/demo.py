@@ -17,8 +17,8 @@ from typing import Callable
 
 from wstag.data.atomic import atomic_open
 from wstag.data.audiogrounding import read_v2
-from wstag.provenance import code_commit, config_hash
 from wstag.experiments.evaluate import METRIC_KEYS, evaluate_model
+from wstag.provenance import code_commit, config_hash
 from wstag.scapes.build import build_corpus
 from wstag.scapes.pipeline import prepare_bank
 from wstag.training.config import load_experiment

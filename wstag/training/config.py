@@ -56,6 +56,10 @@ class TrainingConfig:
     monitor: str = "val/loss"  # picks the best epoch, decays the LR, stops early (MONITORS)
     ema_decay: float | None = None  # validate and keep an EMA of the weights (not in the paper)
     precision: str = "32"  # "32", "bf16" or "auto" (bf16 where the hardware has it): training/precision.py
+    # CPU threads for training and evaluation (null: torch's default, one per core). A fixed
+    # count makes a seed's figures the same on any number of cores: oneDNN and the GEMMs
+    # split their sums by thread count, so 1 and 2 threads round differently.
+    threads: int | None = None
 
     def validate(self, where: str) -> "TrainingConfig":
         def bad(key: str, why: str) -> None:
@@ -76,6 +80,9 @@ class TrainingConfig:
             bad("train_fraction", f"must be in (0, 1], got {self.train_fraction}")
         if self.num_workers < 0:
             bad("num_workers", f"must be >= 0, got {self.num_workers}")
+        if self.threads is not None and (isinstance(self.threads, bool) or not isinstance(self.threads, int)
+                                         or self.threads < 1):
+            bad("threads", f"must be an integer >= 1 or null, got {self.threads!r}")
         if self.ema_decay is not None and not 0 < self.ema_decay < 1:
             bad("ema_decay", f"must be in (0, 1) or null, got {self.ema_decay}")
         if self.precision not in PRECISIONS:

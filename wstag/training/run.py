@@ -16,6 +16,7 @@ from typing import Callable
 
 import lightning as L
 import numpy as np
+import torch
 from lightning.pytorch.callbacks import Callback
 from torch.utils.data import DataLoader
 
@@ -214,6 +215,8 @@ def train(
     say = log or (lambda m: None)
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if tc.threads is not None:  # for the rest of the process: evaluation then rounds alike too
+        torch.set_num_threads(tc.threads)
     front_end = config.front_end
     check_run_front_end(out_dir, front_end)
     L.seed_everything(tc.seed, workers=True, verbose=False)
