@@ -269,3 +269,21 @@ def test_write_flac_clips_and_validates(tmp_path):
         write_flac(tmp_path / "bad.flac", np.array([0.0, np.nan]), 16000)
     assert not (tmp_path / "bad.flac").exists()
     assert sorted(os.listdir(tmp_path)) == ["loud.flac"]
+
+
+def test_mp3_header_warnings_of_libmpg123_do_not_reach_the_terminal(tmp_path, capfd) -> None:
+    """libmpg123 prints an empty ID3v2 tag's warning to fd 2 itself; the file still loads."""
+    import numpy as np
+    import soundfile as sf
+
+    from wstag.audio.io import load_audio
+
+    clean = tmp_path / "clean.mp3"
+    sf.write(clean, (0.1 * np.random.default_rng(0).standard_normal(16000)).astype(np.float32), 16000,
+             format="MP3")
+    tagged = tmp_path / "tagged.mp3"
+    tagged.write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x00" + clean.read_bytes())  # a tag of length 0
+    audio = load_audio(tagged, 16000)
+    assert abs(len(audio) - 16000) < 2000 and np.isfinite(audio).all()
+    captured = capfd.readouterr()
+    assert "ID3" not in captured.err and "ID3" not in captured.out

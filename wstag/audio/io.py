@@ -16,8 +16,10 @@ MPEG frames, 0.1 s at 44.1 kHz) goes unnoticed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,10 +120,36 @@ def _sndfile_problem(path: Path, err: Exception) -> AudioError:
     return AudioError(f"{path}: unreadable, truncated or corrupt audio file ({detail})")
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for the duration.
+
+    libmpg123, inside libsndfile, prints header warnings ("ID3v2: unrealistic small tag
+    lengh 0, skipping") straight to fd 2, past Python's warnings; the file still reads,
+    and a real problem still raises. Where fd 2 is closed, nothing is redirected.
+    """
+    fd = 2  # what the C library writes to, whatever ``sys.stderr`` is
+    try:
+        saved = os.dup(fd)
+    except OSError:
+        yield
+        return
+    sys.stderr.flush()
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
 def _open(path: Path) -> sf.SoundFile:
     _check_path(path)
+    quiet = _native_stderr_silenced() if path.suffix.lower() == ".mp3" else contextlib.nullcontext()
     try:
-        return sf.SoundFile(str(path))
+        with quiet:
+            return sf.SoundFile(str(path))
     except (sf.SoundFileError, RuntimeError) as err:
         raise _sndfile_problem(path, err) from None
 
