@@ -18,7 +18,6 @@ from typing import Callable
 from wstag.data.atomic import atomic_open
 from wstag.data.audiogrounding import read_v2
 from wstag.experiments.evaluate import METRIC_KEYS, evaluate_model
-from wstag.provenance import code_commit, config_hash
 from wstag.scapes.build import build_corpus
 from wstag.scapes.pipeline import prepare_bank
 from wstag.training.config import load_experiment
@@ -141,8 +140,9 @@ def run_demo(
 
     saved = json.loads((result.model_dir / "config.json").read_text())
     info = {"epochs": result.epochs, "monitor": result.monitor, "seed": seed,
-            "config_hash": saved.get("config_hash", config_hash(config.to_dict())),
-            "code_commit": saved.get("code_commit", code_commit()), "corpus_hash": corpus.content_hash,
+            # a reused run from before provenance was recorded says null, not today's values
+            "config_hash": saved.get("config_hash"), "code_commit": saved.get("code_commit"),
+            "corpus_hash": corpus.content_hash,
             "train_seconds": result.seconds,
             "best_score": result.best_score if result.best_score is not None else float("nan"),
             "data_loading_share": result.data_loading_share}

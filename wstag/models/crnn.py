@@ -63,7 +63,7 @@ class CRNNConfig:
     filter_gain_db: float = 0.0  # FilterAugment's max gain
     filter_bands: int = 4
     level_db: float = 0.0  # max random level change
-    # A strided 3x3 conv (+ BN, ReLU) before the blocks, (time, freq) stride; (1, 1) = none
+    # A strided conv (+ BN, ReLU) before the blocks, (time, freq) stride; (1, 1) = none
     # (Table I). The blocks then start at a lower resolution, where a CPU spends most of
     # a step (the first block at 10 ms x 64 mels); the stem's time stride counts towards
     # the 4x time downsampling, so block_pools must pool time by 4 / stem_stride[0].
@@ -185,7 +185,7 @@ class ConvBlock(nn.Module):
 
 
 class StridedStem(nn.Module):
-    """conv3x3 with a (time, freq) stride -> BN -> ReLU: the blocks start at a lower resolution.
+    """A conv with a (time, freq) stride -> BN -> ReLU: the blocks start at a lower resolution.
 
     A clip of T frames keeps ``T // stride_t`` of them (what a time pooling would keep),
     so lengths, and the 40 ms output grid, follow the same floor rule as without a stem.
@@ -267,15 +267,18 @@ class CRNN(nn.Module):
         # it then runs channels_last, ~1.5x faster on CPU with few channels (oneDNN).
         x = x[..., None].permute(0, 3, 1, 2)
         lengths = feat_lengths
+
+        def zero_padding(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+            """Zero the steps past each clip's length before a convolution; also return the mask."""
+            if not padded:
+                return x, None
+            pad = ~length_mask(lengths, x.shape[2])[:, None, :, None]  # (B, 1, T, 1)
+            return x.masked_fill(pad, 0.0), pad
+
         if self.stem is not None:
-            if padded:
-                x = x.masked_fill(~length_mask(lengths, x.shape[2])[:, None, :, None], 0.0)
-            x, lengths = self.stem(x, lengths)
+            x, lengths = self.stem(zero_padding(x)[0], lengths)
         for block in self.blocks:
-            pad = ~length_mask(lengths, x.shape[2])[:, None, :, None] if padded else None  # (B, 1, T, 1)
-            if pad is not None:
-                x = x.masked_fill(pad, 0.0)
-            x = block(x, pad)  # (B, C, T', F')
+            x = block(*zero_padding(x))  # (B, C, T', F')
             lengths = torch.div(lengths, block.pool[0], rounding_mode="floor")
         x = x.mean(dim=3).transpose(1, 2)  # (B, T // 4, C): mean over frequency
         x = F.relu(self.fc(self.frame_dropout(x)))  # (B, T4, embed_dim)

@@ -90,8 +90,8 @@ MODEL_PRESETS: dict[str, ModelConfig] = {
         audio_encoder=CRNNConfig(channels=(8, 16, 32, 64), embed_dim=256, gru_hidden=128),
         text_encoder=TextEncoderConfig(embed_dim=256),
     ),
-    # The demo's model: about 2.3x faster to train and 1.9x faster at inference than
-    # ``cpu`` on two CPU cores (results/demo_small_cpu.md, benchmarks/bench_model.py),
+    # The demo's model: a training step 0.33-0.43x and inference 0.50-0.58x of ``cpu``'s
+    # per clip on two CPU cores (results/demo_small_cpu.md, benchmarks/bench_model.py),
     # with the same 40 ms output frames. Where ``cpu`` spent its step: the first block at
     # 10 ms x 64 mels (convolutions, and BatchNorm backward on 8 channels), the input
     # gradient of the mel BatchNorm at full resolution, and a 250-step BiGRU of 128 units.
