@@ -73,3 +73,29 @@ def test_training_resumes_after_an_interruption(tiny_corpus, tmp_path):
     res = runner.invoke(app, args + ["--max-epochs", "2"])
     assert res.exit_code == 0, res.output
     assert "resuming from" in res.output and "epochs 2" in res.output
+
+
+def test_self_supervised_training_reads_its_teacher_and_resumes(tiny_corpus, tmp_path):
+    import torch
+
+    teacher_args = ["train", "configs/phrase_random_cpu.yaml", "--data", str(tiny_corpus),
+                    "--out", str(tmp_path / "teacher"), "--max-epochs", "1"]
+    assert runner.invoke(app, teacher_args).exit_code == 0
+    args = ["train", "configs/phrase_random_self.yaml", "--data", str(tiny_corpus), "--out", str(tmp_path / "student"),
+            "model.preset=cpu_fast", "training.batch_size=8", "training.n_phrases=8",
+            f"training.teacher={tmp_path / 'teacher' / 'model'}"]
+    res = runner.invoke(app, args + ["--max-epochs", "1"])
+    assert res.exit_code == 0, res.output
+    assert "self-supervision from the teacher" in res.output
+    ckpt = torch.load(tmp_path / "student" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert not any("teacher" in k for k in ckpt["state_dict"])  # never pickled: reloaded from its folder
+    log = (tmp_path / "student" / "logs" / "version_0" / "metrics.csv").read_text()
+    assert "train/frame_loss" in log and "train/clip_loss" in log
+    res = runner.invoke(app, args + ["--max-epochs", "2"])
+    assert res.exit_code == 0, res.output
+    assert "resuming from" in res.output and "self-supervision from the teacher" in res.output
+    assert "epochs 2" in res.output
+    wrong = runner.invoke(app, ["train", "configs/phrase_random_self.yaml", "--data", str(tiny_corpus),
+                                "--out", str(tmp_path / "bad"), "--max-epochs", "1", "model.preset=cpu",
+                                f"training.teacher={tmp_path / 'teacher' / 'model'}"])
+    assert wrong.exit_code == 2 and "another architecture" in wrong.output

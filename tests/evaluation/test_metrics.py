@@ -1,4 +1,8 @@
-"""PSDS and Th-AUC: oracle, constant predictor, a hand-computed case, sed_scores_eval cross-checks."""
+"""PSDS and Th-AUC: oracle, constant predictor, a hand-computed case, sed_scores_eval cross-checks.
+
+``th_auc_*`` are the paper's convention (``test_th_auc_authors``), ``th_auc_*_sed``
+sed_scores_eval's (the hand case and cross-checks below).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from wstag.evaluation.pairs import EVENT_CLASS, build_pair_inputs
 
 from .synthetic import make_clips, oracle_scores
 
-FIGURES = ("psds_whole", "th_auc_whole", "psds_short", "th_auc_short")
+FIGURES = ("psds_whole", "th_auc_whole_sed", "psds_short", "th_auc_short_sed")
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +28,8 @@ def clips() -> list[Clip]:
 def test_oracle_scores_100_everywhere(clips):
     out = metrics.evaluate(clips, oracle_scores(clips))
     assert {k: out[k] for k in FIGURES} == dict.fromkeys(FIGURES, 100.0)
+    # The paper's Th-AUC divides the area (F1 = 1 from 0.01 to 0.99) by 1.0, not 0.98.
+    assert out["th_auc_whole"] == out["th_auc_short"] == 98.0
     assert out["n_pairs_whole"] == sum(len(c.phrases) for c in clips)
     assert 0 < out["n_pairs_short"] < out["n_pairs_whole"]
     assert out["n_pairs_skipped"] == 0
@@ -32,7 +38,8 @@ def test_oracle_scores_100_everywhere(clips):
 def test_oracle_with_median_filter_still_100(clips):
     # Every synthetic segment spans >= 5 frames, so a 3-frame median filter keeps it.
     out = metrics.evaluate(clips, oracle_scores(clips), median_window=3)
-    assert out["th_auc_whole"] == out["th_auc_short"] == 100.0
+    assert out["th_auc_whole_sed"] == out["th_auc_short_sed"] == 100.0
+    assert out["th_auc_whole"] == out["th_auc_short"] == 98.0
 
 
 def test_constant_half_scores(clips):
@@ -45,13 +52,17 @@ def test_constant_half_scores(clips):
     no TP.
     - short subset: TP = 0 at every threshold -> PSDS 0, F1 0 -> Th-AUC 0.
     - whole: F1 = c = 2 TP / (2 TP + FP + FN) at the 25 thresholds below 0.5, 0 above;
-      trapezoid = c * 0.48 + c * 0.02 / 2 = 0.49 c over a span of 0.98 -> Th-AUC = c / 2.
+      trapezoid = c * 0.48 + c * 0.02 / 2 = 0.49 c over a span of 0.98 -> Th-AUC = c / 2
+      (sed_scores_eval's); the paper's convention counts one TP detection per long pair
+      among n_pairs detections, TP references as above: F1 = 2 TP / (n_pairs + n_ref)
+      (each long phrase is one segment) and Th-AUC = 0.49 F1 / 1.0.
       PSD-ROC: (eFPR 0, TPR 0) and (eFPR = n_short / hours, TPR = TP / n_ref), so
       PSDS = TPR * (800 - eFPR) / 800.
     """
     scores = {k: np.full_like(v, 0.5) for k, v in oracle_scores(clips).items()}
     out = metrics.evaluate(clips, scores)
-    assert out["psds_short"] == 0.0 and out["th_auc_short"] == 0.0
+    assert out["psds_short"] == 0.0 and out["th_auc_short_sed"] == 0.0
+    assert out["th_auc_short"] == 0.0
 
     long = [p for c in clips for p in c.phrases if not p.is_short(10.0)]
     n_short = out["n_pairs_short"]
@@ -61,10 +72,14 @@ def test_constant_half_scores(clips):
     hours = out["n_pairs_whole"] * 10.0 / 3600
     efpr = n_short / hours
     assert efpr < 800
-    assert out["th_auc_whole"] == pytest.approx(100 * c / 2, abs=0.051)
+    assert out["th_auc_whole_sed"] == pytest.approx(100 * c / 2, abs=0.051)
     assert out["psds_whole"] == pytest.approx(100 * tp / n_ref * (800 - efpr) / 800, abs=0.051)
     # Seed 0: 19 of 92 pairs are long (19 of 138 references) -> whole 8.9 / 8.3.
-    assert (out["psds_whole"], out["th_auc_whole"]) == (8.9, 8.3)
+    assert (out["psds_whole"], out["th_auc_whole_sed"]) == (8.9, 8.3)
+    assert all(len(p.segments) == 1 for p in long)
+    f1 = 2 * tp / (out["n_pairs_whole"] + n_ref)
+    assert out["th_auc_whole"] == pytest.approx(100 * 0.49 * f1, abs=0.051)
+    assert out["th_auc_whole"] == 8.1  # 0.49 * 38 / 230
 
 
 # --- a hand-made three-file case on a 1 s grid (10 frames per 10 s clip)
@@ -105,8 +120,8 @@ def test_hand_case_psd_roc_and_psds():
     assert metrics.psds(inputs) == pytest.approx(0.9)
 
 
-def test_hand_case_f1_and_th_auc():
-    """F1 = 2 TP / (2 TP + FP + FN) per threshold band (active: score > t):
+def test_hand_case_f1_and_th_auc_sed():
+    """sed_scores_eval's F1 = 2 TP / (2 TP + FP + FN) per threshold band (active: score > t):
       t < 0.1   ( 5 thr): TP 2 (B, C) FP 2 (A whole, B [0,2]) FN 1 -> 4/7
       0.1-0.4   (15 thr): TP 3 FP 1 FN 0                      -> 6/7
       0.4-0.6   (10 thr): TP 2 FP 1 FN 1                      -> 2/3  (at t = 0.5: 0.667)
@@ -117,11 +132,11 @@ def test_hand_case_f1_and_th_auc():
     clips, scores = _hand_case()
     inputs = build_pair_inputs(clips, scores, HAND_GRID)
     f1 = np.repeat([4 / 7, 6 / 7, 2 / 3, 2 / 5, 1 / 2, 0.0], [5, 15, 10, 5, 5, 10])
-    curve = metrics.f1_curve(inputs)
+    curve = metrics.f1_curve_sed(inputs)
     np.testing.assert_allclose(curve["f1"], f1)
     # Trapezoids: 0.02 * (sum of all F1 - (first + last) / 2) / 0.98.
     expected = 0.02 * (f1.sum() - (f1[0] + f1[-1]) / 2) / 0.98
-    assert metrics.th_auc(inputs) == pytest.approx(expected)
+    assert metrics.th_auc_sed(inputs) == pytest.approx(expected)
     assert round(100 * expected, 1) == 54.3
     # sed_scores_eval's own single-threshold F1 agrees at 0.5.
     f, *_ = intersection_based.fscore(inputs.scores, inputs.ground_truth, 0.5,
@@ -169,6 +184,7 @@ def test_short_subset_is_its_own_evaluation(clips):
     alone = inputs.short()  # fresh sweep, no shared deltas
     assert out["psds_short"] == round(100 * metrics.psds(alone), 1)
     assert out["th_auc_short"] == round(100 * metrics.th_auc(alone), 1)
+    assert out["th_auc_short_sed"] == round(100 * metrics.th_auc_sed(alone), 1)
 
 
 def test_thresholds_are_the_papers_fifty():

@@ -27,6 +27,9 @@ from wstag.training.precision import PRECISIONS
 
 REGIMES = ("phrase_level", "sentence_level", "sstag", "self_supervised")
 SAMPLING = ("random", "similarity", "clustering")
+#: Where Alg. 1 and 2's phrase embeddings come from: the CLAP text tower trained on the
+#: captions (the paper's choice), or the pretrained Sentence-BERT of Fig. 10 (no training).
+EMBEDDINGS = ("clap", "sbert")
 SAMPLED_REGIMES = ("phrase_level", "self_supervised")  # regimes that draw negative phrases
 POOLINGS = ("mean", "max", "linear_softmax", "exp_softmax")
 #: validation metrics that may pick the best epoch (and drive LR decay, early stopping):
@@ -53,6 +56,7 @@ class TrainingConfig:
     max_minutes: float | None = None  # wall-clock budget (the CPU demo)
     train_fraction: float = 1.0  # SSTAG on a tenth of the clips, as the paper's AudioGrounding
     teacher: str | None = None  # self-supervision: the teacher's model folder
+    frame_weight: float = 1.0  # self-supervision: weight of Eq. 10's frame term (1 as the paper writes it)
     monitor: str = "val/loss"  # picks the best epoch, decays the LR, stops early (MONITORS)
     ema_decay: float | None = None  # validate and keep an EMA of the weights (not in the paper)
     precision: str = "32"  # "32", "bf16" or "auto" (bf16 where the hardware has it): training/precision.py
@@ -94,6 +98,10 @@ class TrainingConfig:
                            f"use val/loss for {self.regime}")
         if self.regime == "self_supervised" and not self.teacher:
             bad("teacher", "is required for self-supervision (the trained model folder)")
+        if self.teacher and self.regime != "self_supervised":
+            bad("teacher", f"is used by regime self_supervised only, not {self.regime!r}")
+        if not self.frame_weight >= 0:
+            bad("frame_weight", f"must be >= 0, got {self.frame_weight}")
         return self
 
 
@@ -104,6 +112,7 @@ class SamplingConfig:
     batch: int = 64  # Alg. 1 candidate batch b
     n_clusters: int = 32  # Alg. 2
     clustering: str = "kmeans"
+    embeddings: str = "clap"  # EMBEDDINGS
 
     def validate(self, where: str) -> "SamplingConfig":
         def bad(key: str, why: str) -> None:
@@ -119,12 +128,19 @@ class SamplingConfig:
             bad("n_clusters", f"must be >= 2, got {self.n_clusters}")
         if self.clustering not in CLUSTERING:
             bad("clustering", f"must be one of {CLUSTERING}, got {self.clustering!r}")
+        if self.embeddings not in EMBEDDINGS:
+            bad("embeddings", f"must be one of {EMBEDDINGS}, got {self.embeddings!r}")
         return self
 
     @property
     def needs_embeddings(self) -> bool:
-        """Alg. 1 and 2 need audio-centric phrase embeddings (a CLAP text tower)."""
+        """Alg. 1 and 2 need phrase embeddings (a CLAP text tower or Sentence-BERT)."""
         return self.strategy != "random"
+
+    @property
+    def needs_clap(self) -> bool:
+        """A CLAP is trained or loaded only when its text tower supplies the embeddings."""
+        return self.needs_embeddings and self.embeddings == "clap"
 
 
 @dataclass(frozen=True)
@@ -256,7 +272,7 @@ def parse_experiment(data: Any, where: str, overrides: list[str] | None = None) 
         front_end=_front_end(data.get("front_end"), model, where),
     )
     clap_mels = ClapConfig.from_dict(config.clap.model).n_mels  # a CLAP trained here reads the same cache
-    if config.sampling.needs_embeddings and not config.clap.pretrained and clap_mels != config.front_end.n_mels:
+    if config.sampling.needs_clap and not config.clap.pretrained and clap_mels != config.front_end.n_mels:
         raise ConfigError(f"{where}: clap.model.n_mels ({clap_mels}) must equal front_end.n_mels "
                           f"({config.front_end.n_mels}): the CLAP reads the same feature cache")
     if config.sampling.needs_embeddings and config.training.regime not in SAMPLED_REGIMES:

@@ -60,3 +60,28 @@ def frame_bce(
     loss = F.binary_cross_entropy_with_logits(logits[:, :t], targets[:, :t], reduction="none")
     mask = (frame_mask[:, :t, None] & phrase_mask[:, None, :]).to(loss.dtype)
     return (loss * mask).sum() / mask.sum().clamp_min(1)
+
+
+def self_supervised_loss(
+    student_logits: torch.Tensor,
+    student_clip: torch.Tensor,
+    labels: torch.Tensor,
+    teacher_frame: torch.Tensor,
+    teacher_clip: torch.Tensor,
+    frame_mask: torch.Tensor,
+    phrase_mask: torch.Tensor,
+    frame_weight: float = 1.0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Eq. 9-10: (total, frame term, clip term) of phrase-level self-supervision.
+
+    The clip term is Eq. 8 with y_refined(n) = max(y(n), y_self(n)): a sampled negative
+    the teacher hears in the clip stops being pushed to 0. The frame term is the BCE of
+    the student's frame logits against the teacher's frame probabilities y_self(t, n),
+    averaged over valid frames of valid phrases: frame-level targets a weak label lacks.
+    student_logits, teacher_frame: (B, T, N); student_clip, labels, teacher_clip,
+    phrase_mask: (B, N); frame_mask: (B, T).
+    """
+    refined = torch.maximum(labels, teacher_clip.to(labels.dtype))
+    clip = clip_bce(student_clip, refined, phrase_mask)
+    frame = frame_bce(student_logits, teacher_frame.to(student_logits.dtype), frame_mask, phrase_mask)
+    return frame_weight * frame + clip, frame, clip

@@ -42,6 +42,7 @@ from wstag.training.datasets import (
 from wstag.training.fit import fit
 from wstag.training.phrase_level import PhraseLevelModule
 from wstag.training.precision import resolve_precision
+from wstag.training.self_supervised import SelfSupervisedModule, load_teacher
 from wstag.training.sentence_level import SentenceLevelModule
 from wstag.training.strong import StrongModule
 
@@ -119,8 +120,14 @@ def _sstag(train_clips, val_clips, train_feats, val_feats, vocab, tc, sampler, g
             collate_strong_batch, StrongModule)
 
 
+def _self_supervised(train_clips, val_clips, train_feats, val_feats, vocab, tc, sampler, grid):
+    return (*_phrase_level(train_clips, val_clips, train_feats, val_feats, vocab, tc, sampler, grid)[:3],
+            SelfSupervisedModule)
+
+
 #: regime -> (train dataset, val dataset, collate function, LightningModule class)
-REGIMES = {"phrase_level": _phrase_level, "sentence_level": _sentence_level, "sstag": _sstag}
+REGIMES = {"phrase_level": _phrase_level, "sentence_level": _sentence_level, "sstag": _sstag,
+           "self_supervised": _self_supervised}
 
 
 def _clap_model(config: ExperimentConfig, data, vocab: Vocabulary, out_dir: Path, say, enable_progress_bar: bool):
@@ -143,13 +150,21 @@ def make_sampler(config: ExperimentConfig, data, vocab: Vocabulary, out_dir: Pat
                  enable_progress_bar: bool = True):
     """The negative sampler of ``config.sampling`` over the training phrases (random, Alg. 1 or Alg. 2).
 
-    ``data`` is (train clips, val clips, train features, val features).
+    ``data`` is (train clips, val clips, train features, val features). Alg. 1 and 2
+    embed phrases with a CLAP text tower (trained here unless configured), or with the
+    pretrained Sentence-BERT of Fig. 10 (``sampling.embeddings: sbert``), which needs no CLAP.
     """
     sc = config.sampling
     pool = [p.text for c in data[0] for p in c.phrases]
     if not sc.needs_embeddings:
         return RandomNegativeSampler(pool)
-    embed = phrase_embedder(*_clap_model(config, data, vocab, out_dir, say, enable_progress_bar))
+    if sc.embeddings == "sbert":
+        from wstag.text.sbert import sbert_embedder  # sentence-transformers loads only when asked for
+
+        say("phrase embeddings from Sentence-BERT (all-MiniLM-L6-v2, no CLAP)")
+        embed = sbert_embedder()
+    else:
+        embed = phrase_embedder(*_clap_model(config, data, vocab, out_dir, say, enable_progress_bar))
     if sc.strategy == "similarity":
         return SimilarityNegativeSampler(pool, embed, sc.threshold, sc.batch)
     return ClusteringNegativeSampler(pool, embed, sc.n_clusters, sc.clustering, seed=config.training.seed)
@@ -210,8 +225,6 @@ def train(
 ) -> TrainResult:
     """Train ``config`` on the corpus in ``data_dir``; write checkpoints and the model folder to ``out_dir``."""
     tc = config.training
-    if tc.regime not in REGIMES:
-        raise ConfigError(f"training.regime {tc.regime!r} is not implemented yet (choose one of {sorted(REGIMES)})")
     say = log or (lambda m: None)
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -246,7 +259,11 @@ def train(
     val_dl = DataLoader(val_ds, shuffle=False, **loader)
 
     model = build_model(config.model, len(vocab), front_end)  # checks n_mels and time_downsample
-    module = module_cls(model, tc)
+    if module_cls is SelfSupervisedModule:  # the teacher is read from its folder, on resume too
+        module = SelfSupervisedModule(model, tc, load_teacher(tc.teacher, model, vocab, front_end))
+        say(f"self-supervision from the teacher in {tc.teacher}")
+    else:
+        module = module_cls(model, tc)
     timer = _StepTimer()
     precision = resolve_precision(tc.precision)  # "auto" -> what this machine runs, as recorded below
     result = fit(module, train_dl, val_dl, out_dir, max_epochs=tc.max_epochs, max_minutes=tc.max_minutes,
