@@ -54,3 +54,11 @@ def sound_bank(fetched_cache: Path):
     return bank
 
 
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(sound_bank, tmp_path_factory) -> Path:
+    """The tiny corpus the end-to-end tests train on: built once per session from the real sound bank."""
+    from wstag.scapes.build import build_corpus
+
+    return build_corpus(sound_bank, "tiny", tmp_path_factory.mktemp("c") / "tiny", seed=2).path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from wstag.cli import data, model
+from wstag.cli import data, experiments, model
 from wstag.logs import quiet_terminal
 
 app = typer.Typer(help="Weakly-supervised text-to-audio grounding.", no_args_is_help=True)
@@ -18,6 +18,7 @@ def _entry() -> None:
     quiet_terminal()
 
 app.add_typer(data.app, name="data")
+app.add_typer(experiments.app, name="experiments")
 app.command()(model.train)
 app.command()(model.evaluate)
 app.command()(model.ground)

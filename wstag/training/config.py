@@ -27,6 +27,7 @@ from wstag.training.precision import PRECISIONS
 
 REGIMES = ("phrase_level", "sentence_level", "sstag", "self_supervised")
 SAMPLING = ("random", "similarity", "clustering")
+EMBEDDINGS = ("clap", "sbert")  # Alg. 1 and 2's phrase embeddings: a CLAP trained here, or Sentence-BERT
 #: Where Alg. 1 and 2's phrase embeddings come from: the CLAP text tower trained on the
 #: captions (the paper's choice), or the pretrained Sentence-BERT of Fig. 10 (no training).
 EMBEDDINGS = ("clap", "sbert")
@@ -128,6 +129,8 @@ class SamplingConfig:
             bad("n_clusters", f"must be >= 2, got {self.n_clusters}")
         if self.clustering not in CLUSTERING:
             bad("clustering", f"must be one of {CLUSTERING}, got {self.clustering!r}")
+        if self.embeddings not in EMBEDDINGS:
+            bad("embeddings", f"must be one of {EMBEDDINGS}, got {self.embeddings!r}")
         if self.embeddings not in EMBEDDINGS:
             bad("embeddings", f"must be one of {EMBEDDINGS}, got {self.embeddings!r}")
         return self

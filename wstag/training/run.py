@@ -130,6 +130,16 @@ REGIMES = {"phrase_level": _phrase_level, "sentence_level": _sentence_level, "ss
            "self_supervised": _self_supervised}
 
 
+def _train_clap_into(config: ExperimentConfig, data, vocab: Vocabulary, folder: Path, say,
+                     enable_progress_bar: bool) -> Path:
+    """Train (or resume) ``config.clap`` on ``data`` into ``folder``; its model folder."""
+    say(f"training CLAP on the training captions for audio-centric phrase embeddings ({folder})")
+    result = train_clap(*data, vocab, config.clap, folder, seed=config.training.seed,
+                        enable_progress_bar=enable_progress_bar, log=say)
+    say(f"CLAP: {result.epochs} epochs in {result.seconds:.0f} s, best val loss {result.best_val_loss:.3f}")
+    return result.folder
+
+
 def _clap_model(config: ExperimentConfig, data, vocab: Vocabulary, out_dir: Path, say, enable_progress_bar: bool):
     """The CLAP behind the phrase embeddings: the configured folder, this run's earlier one, or a new one."""
     if config.clap.pretrained:
@@ -139,11 +149,29 @@ def _clap_model(config: ExperimentConfig, data, vocab: Vocabulary, out_dir: Path
     if (folder / "model" / CLAP_CONFIG).is_file():
         say(f"phrase embeddings from this run's CLAP ({folder / 'model'})")
         return load_clap(folder / "model")
-    say("training CLAP on the training captions for audio-centric phrase embeddings")
-    result = train_clap(*data, vocab, config.clap, folder, seed=config.training.seed,
-                        enable_progress_bar=enable_progress_bar, log=say)
-    say(f"CLAP: {result.epochs} epochs in {result.seconds:.0f} s, best val loss {result.best_val_loss:.3f}")
-    return load_clap(result.folder)
+    return load_clap(_train_clap_into(config, data, vocab, folder, say, enable_progress_bar))
+
+
+def train_corpus_clap(config: ExperimentConfig, data_dir: Path, folder: Path, log=None,
+                      enable_progress_bar: bool = True) -> Path:
+    """The CLAP of ``config.clap`` trained on the corpus's training captions in ``folder``
+    (trained on the first call, resumed if cut, reused after): its model folder.
+
+    For runs that share one CLAP (every sampling row of one seed) instead of each
+    training its own into its run folder.
+    """
+    say = log or (lambda m: None)
+    model = Path(folder) / "model"
+    if (model / CLAP_CONFIG).is_file():
+        return model
+    if config.training.threads is not None:
+        torch.set_num_threads(config.training.threads)
+    data_dir = Path(data_dir)
+    splits = [_split_paths(data_dir, s) for s in ("train", "val")]
+    clips = [read_weak_v2(labels) for _, labels in splits]
+    feats = [prepare_features(f, c, front_end=config.front_end) for (f, _), c in zip(splits, clips)]
+    vocab = Vocabulary.build(c.caption for c in clips[0])
+    return _train_clap_into(config, (*clips, *feats), vocab, Path(folder), say, enable_progress_bar)
 
 
 def make_sampler(config: ExperimentConfig, data, vocab: Vocabulary, out_dir: Path, say=lambda m: None,
@@ -162,6 +190,12 @@ def make_sampler(config: ExperimentConfig, data, vocab: Vocabulary, out_dir: Pat
         from wstag.text.sbert import sbert_embedder  # sentence-transformers loads only when asked for
 
         say("phrase embeddings from Sentence-BERT (all-MiniLM-L6-v2, no CLAP)")
+        embed = sbert_embedder()
+    else:
+        if sc.embeddings == "sbert":
+        from wstag.text.sbert import sbert_embedder
+
+        say("phrase embeddings from Sentence-BERT (all-MiniLM-L6-v2)")
         embed = sbert_embedder()
     else:
         embed = phrase_embedder(*_clap_model(config, data, vocab, out_dir, say, enable_progress_bar))

@@ -1,0 +1,119 @@
+"""REPORT.md for a group of rows: our mean and spread over seeds beside the paper's figures.
+
+Every figure here is read from the row-seed JSON files the runner wrote; nothing is
+typed in by hand except the paper's published numbers (in the group's rows).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from typing import Mapping, Sequence
+
+from wstag.experiments.runner import Row
+
+FIGURES = ("psds_whole", "th_auc_whole", "psds_short", "th_auc_short")
+CONTROLS = ("psds_whole_wrong_query", "specificity", "psds_whole_loudness")
+
+
+def mean_sd(results: Sequence[dict], key: str) -> tuple[float, float, int]:
+    """Mean, sample standard deviation (0 for one seed) and count of a metric over seeds."""
+    values = [r["metrics"][key] for r in results if not math.isnan(r["metrics"].get(key, math.nan))]
+    if not values:
+        return math.nan, math.nan, 0
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0, len(values)
+
+
+def cell(results: Sequence[dict], key: str) -> str:
+    m, sd, n = mean_sd(results, key)
+    if n == 0:
+        return "-"
+    return f"{m:.1f} ± {sd:.1f}" if n > 1 else f"{m:.1f}"
+
+
+def figures_table(rows: Sequence[Row], results: Mapping[str, list[dict]]) -> str:
+    """The paper's layout: each figure as ours (mean ± sd over seeds) / the paper's."""
+    head = ("| | approach | seeds | PSDS whole | Th-AUC whole | PSDS short | Th-AUC short |\n"
+            "|---|---|---|---|---|---|---|")
+    lines, section = [head], None
+    for row in rows:
+        rs = results.get(row.key, [])
+        cells = []
+        for i, key in enumerate(FIGURES):
+            paper = f"{row.paper[i]:.1f}" if row.paper else "-"
+            cells.append(f"{cell(rs, key)} / {paper}")
+        shown = row.section if row.section != section else ""
+        section = row.section
+        lines.append(f"| {shown} | {row.label} | {len(rs)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def controls_table(rows: Sequence[Row], results: Mapping[str, list[dict]]) -> str:
+    head = ("| approach | wrong-query PSDS | specificity | loudness PSDS | epochs | train min / seed |\n"
+            "|---|---|---|---|---|---|")
+    lines = [head]
+    for row in rows:
+        rs = results.get(row.key, [])
+        if not rs:
+            lines.append(f"| {row.label} ({row.key}) | - | - | - | - | - |")
+            continue
+        epochs = sorted({r["epochs"] for r in rs})
+        minutes = statistics.fmean(r["train_seconds"] for r in rs) / 60
+        lines.append(f"| {row.label} ({row.key}) | " + " | ".join(cell(rs, k) for k in CONTROLS)
+                     + f" | {'/'.join(map(str, epochs))} | {minutes:.1f} |")
+    return "\n".join(lines)
+
+
+def provenance(results: Mapping[str, list[dict]]) -> str:
+    done = [r for rs in results.values() for r in rs]
+    if not done:
+        return "No row has finished yet."
+    corpora = sorted({str(r.get("corpus_hash")) for r in done})
+    commits = sorted({str(r.get("code_commit"))[:12] for r in done})
+    devices = sorted({r.get("device", "?") for r in done})
+    return (f"{len(done)} row-seeds; corpus hash {', '.join(corpora)}; device {', '.join(devices)}; "
+            f"code commits {', '.join(commits)}. One JSON per row-seed in `rows/` (config and its hash, "
+            f"seed, metrics, epochs, seconds, code commit, corpus hash); model folders in `models/`.")
+
+
+def compare(results: Mapping[str, list[dict]], a: str, b: str, key: str) -> float | None:
+    """Mean of ``a`` minus mean of ``b`` on ``key``; None unless both rows have results."""
+    ma, _, na = mean_sd(results.get(a, []), key)
+    mb, _, nb = mean_sd(results.get(b, []), key)
+    return ma - mb if na and nb else None
+
+
+def write_report(group, results: Mapping[str, list[dict]], out, note: str = "") -> "Path":
+    """Write ``OUT/REPORT.md`` for ``group`` (a ``groups.Group``) from its row-seed results."""
+    from pathlib import Path
+
+    from wstag.data.atomic import atomic_open
+
+    conclusions = "\n".join(f"- {line}" for line in group.conclusions(results))
+    text = f"""# {group.title}
+
+Ours (mean ± standard deviation over seeds) / the paper's published figure, in percent.
+Th-AUC by the paper authors' conventions (SPEC 3; `th_auc_convention` in each JSON).
+{note}
+{figures_table(group.rows, results)}
+
+## Controls
+
+Wrong-query PSDS scores each test pair with a phrase of a class absent from the clip;
+specificity = PSDS whole - wrong-query PSDS; loudness PSDS uses per-frame loudness, no model.
+
+{controls_table(group.rows, results)}
+
+## The paper's conclusions, here
+
+{conclusions}
+
+## Provenance
+
+{provenance(results)}
+"""
+    path = Path(out) / "REPORT.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path) as fh:
+        fh.write(text)
+    return path

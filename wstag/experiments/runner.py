@@ -1,0 +1,228 @@
+"""Run a group of paper rows over seeds under one epoch budget: resumable, one JSON per row-seed.
+
+A row is a config file under ``configs/`` (the paper's setting) plus the budget every
+row of a group shares: the same epochs, and on a CPU the ``cpu_fast`` model in float32
+on 2 threads with an EMA of the weights, as the demo (``configs/phrase_random_cpu.yaml``
+says why). Each row-seed trains into ``WORK/seed{S}/{row}-{config hash}``, so a run that
+was cut resumes from its last checkpoint, and a row whose config changed trains afresh
+instead of mixing two settings. The finished row-seed is written to
+``OUT/rows/{row}-seed{S}.json`` with its config and hash, seed, metrics, epochs, seconds,
+code commit and corpus hash; a JSON whose config hash still matches is not run again.
+
+Self-supervised rows take as teacher the model of their ``teacher`` row for the same
+seed, so rows run in an order where the teacher comes first. Rows that sample with CLAP
+embeddings share one CLAP per seed (``WORK/seed{S}/clap``), trained on the first need.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from wstag.data.atomic import atomic_open
+from wstag.errors import ConfigError
+from wstag.experiments.evaluate import evaluate_model
+from wstag.provenance import code_commit, config_hash
+from wstag.training.config import SAMPLED_REGIMES, ExperimentConfig, load_experiment
+from wstag.training.run import finished_run, train, train_corpus_clap
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+#: seconds per epoch assumed for the estimate before any row has finished (measured: the
+#: cpu_fast model on `small`, 2 cores, 53-65 s; the paper model on one H200 far less)
+DEFAULT_EPOCH_SECONDS = {"cpu": 65.0, "cuda": 15.0}
+DEFAULT_EPOCHS = {"cpu": 12, "cuda": 25}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a paper table: its config, its label there, and the paper's figures."""
+
+    key: str  # the config's file stem, e.g. "phrase_random_self"
+    label: str  # as the paper's table names it
+    section: str  # the table's grouping (e.g. "Phrase-level WSTAG")
+    paper: tuple[float, float, float, float] | None = None  # PSDS, Th-AUC whole; PSDS, Th-AUC short
+    teacher: str | None = None  # key of the row whose model (same seed) is this row's teacher
+
+    @property
+    def config_path(self) -> Path:
+        return CONFIG_DIR / f"{self.key}.yaml"
+
+
+def resolve_device(device: str) -> str:
+    """"auto" -> "cuda" where a GPU is visible, else "cpu"."""
+    if device not in ("auto", "cpu", "cuda"):
+        raise ConfigError(f"--device must be auto, cpu or cuda, got {device!r}")
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def budget_overrides(config: ExperimentConfig, device: str, epochs: int) -> list[str]:
+    """The group's shared budget as config overrides: epochs, and the CPU model on a CPU.
+
+    On a CPU every row gets the demo's recipe (cpu_fast, float32, 2 threads, EMA 0.99);
+    rows that sample negatives pick their best epoch by val/tag_auc as the demo does
+    (validation loss on unseen recordings is flat and noisy); the others have only
+    val/loss. Early stopping keeps the config's patience. On a GPU the paper model.
+    """
+    out = [f"training.max_epochs={epochs}"]
+    if device == "cpu":
+        out += ["model.preset=cpu_fast", "training.precision=32", "training.threads=2", "training.ema_decay=0.99"]
+        if config.training.regime in SAMPLED_REGIMES:
+            out.append("training.monitor=val/tag_auc")
+    else:
+        out += ["training.precision=auto"]
+    return out
+
+
+def uses_clap(config: ExperimentConfig) -> bool:
+    return config.sampling.needs_embeddings and config.sampling.embeddings == "clap" and not config.clap.pretrained
+
+
+def corpus_hash(data_dir: Path) -> str | None:
+    info = Path(data_dir) / "corpus.json"
+    return json.loads(info.read_text()).get("content_hash") if info.is_file() else None
+
+
+@dataclass
+class GroupRun:
+    """Where a group's results and runs live."""
+
+    out: Path
+    work: Path
+
+    def result_path(self, row: Row, seed: int) -> Path:
+        return self.out / "rows" / f"{row.key}-seed{seed}.json"
+
+    def read(self, row: Row, seed: int) -> dict | None:
+        path = self.result_path(row, seed)
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def read_teacher(self, row: Row, seed: int) -> dict | None:
+        """The finished result of ``row``'s teacher row for ``seed``, if its model folder is there."""
+        done = self.read(Row(row.teacher, "", ""), seed) if row.teacher else None
+        return done if done and (Path(done["model_dir"]) / "config.json").is_file() else None
+
+    def results(self, rows: Sequence[Row], seeds: Sequence[int]) -> dict[str, list[dict]]:
+        """Every finished row-seed, by row key."""
+        return {r.key: [res for s in seeds if (res := self.read(r, s)) is not None] for r in rows}
+
+
+def row_config(row: Row, seed: int, device: str, epochs: int, group: GroupRun,
+               extra: Sequence[str] = ()) -> tuple[ExperimentConfig, Path | None]:
+    """The row's config under the group's budget for one seed, and the seed's CLAP folder
+    if its sampler needs one (teacher and CLAP resolved to this group's runs)."""
+    base = load_experiment(row.config_path, [f"training.seed={seed}"])
+    overrides = [f"training.seed={seed}", *budget_overrides(base, device, epochs), *extra]
+    if row.teacher:
+        teacher = group.read_teacher(row, seed)
+        if teacher is None:
+            raise ConfigError(f"row {row.key}: its teacher row {row.teacher} (seed {seed}) has not finished")
+        overrides.append(f"training.teacher={teacher['model_dir']}")
+    config = load_experiment(row.config_path, overrides)
+    if not uses_clap(config):
+        return config, None
+    clap_dir = group.work / f"seed{seed}" / "clap"
+    return load_experiment(row.config_path, [*overrides, f"clap.pretrained={clap_dir / 'model'}"]), clap_dir
+
+
+def run_group(
+    rows: Sequence[Row],
+    data: Path,
+    out: Path,
+    seeds: Sequence[int] = (0, 1, 2),
+    epochs: int | None = None,
+    device: str = "auto",
+    work: Path | None = None,
+    extra: Sequence[str] = (),
+    log: Callable[[str], None] | None = None,
+    progress: Callable | None = None,
+) -> dict[str, list[dict]]:
+    """Train and evaluate every row for every seed (seed-major, so one seed completes first)."""
+    say = log or (lambda m: None)
+    device = resolve_device(device)
+    epochs = epochs or DEFAULT_EPOCHS[device]
+    group = GroupRun(Path(out), Path(work) if work else Path(out) / "runs")
+    data = Path(data)
+    todo = [(r, s) for s in seeds for r in rows]
+    keys = [r.key for r in rows]
+    for i, r in enumerate(rows):  # fail now, not hours in
+        if r.teacher and r.teacher not in keys[:i] and any(group.read_teacher(r, s) is None for s in seeds):
+            raise ConfigError(f"row {r.key} needs its teacher row {r.teacher}: run it first (or with it)")
+
+    pending = [(r, s) for r, s in todo if not _is_current(group, r, s, device, epochs, extra)]
+    per_epoch = _seconds_per_epoch(group, rows, seeds) or DEFAULT_EPOCH_SECONDS[device]
+    say(f"{len(todo) - len(pending)} of {len(todo)} row-seeds done; {len(pending)} to run, "
+        f"{epochs} epochs each on {device}: about {len(pending) * (epochs * per_epoch + 90) / 3600:.1f} h "
+        f"({per_epoch:.0f} s per epoch, plus evaluation)")
+    for row, seed in todo:
+        if (row, seed) not in pending:
+            continue
+        start = time.perf_counter()
+        config, clap_dir = row_config(row, seed, device, epochs, group, extra)
+        if clap_dir is not None:
+            train_corpus_clap(config, data, clap_dir, log=lambda m: say(f"[CLAP seed {seed}] {m}"),
+                              enable_progress_bar=progress is not None)
+        result = _run_row(row, seed, config, data, group, device, extra, say, progress)
+        say(f"[{row.key} seed {seed}] PSDS {result['metrics']['psds_whole']:.1f} whole / "
+            f"{result['metrics']['psds_short']:.1f} short, specificity {result['metrics']['specificity']:.1f}; "
+            f"{result['epochs']} epochs in {time.perf_counter() - start:.0f} s")
+    return group.results(rows, seeds)
+
+
+def _is_current(group: GroupRun, row: Row, seed: int, device: str, epochs: int, extra: Sequence[str]) -> bool:
+    """A finished JSON whose config hash is what this row would train now."""
+    done = group.read(row, seed)
+    if done is None:
+        return False
+    try:
+        config, _ = row_config(row, seed, device, epochs, group, extra)
+    except ConfigError:  # e.g. its teacher's JSON is gone: train again
+        return False
+    return done["config_hash"] == config_hash(config.to_dict()) and (Path(done["model_dir"]) / "config.json").is_file()
+
+
+def _seconds_per_epoch(group: GroupRun, rows: Sequence[Row], seeds: Sequence[int]) -> float | None:
+    done = [r for rs in group.results(rows, seeds).values() for r in rs if r.get("epochs")]
+    return statistics.median(r["train_seconds"] / r["epochs"] for r in done) if done else None
+
+
+def _run_row(row: Row, seed: int, config: ExperimentConfig, data: Path, group: GroupRun, device: str,
+             extra: Sequence[str], say, progress) -> dict:
+    chash = config_hash(config.to_dict())
+    run_dir = group.work / f"seed{seed}" / f"{row.key}-{chash[:8]}"
+    start = time.perf_counter()
+    trained = finished_run(run_dir)
+    if trained is None:  # new, or cut before its model folder: train() resumes from last.ckpt
+        trained = train(config, data, run_dir, progress=progress, log=lambda m: say(f"[{row.key} seed {seed}] {m}"),
+                        enable_progress_bar=progress is not None)
+    # The model folder (weights, config, vocabulary: about 1 MB on a CPU) is kept beside the
+    # results: the teacher of a later row and every figure can be rebuilt on another machine.
+    model_dir = group.out / "models" / f"{row.key}-seed{seed}"
+    if model_dir.exists():
+        shutil.rmtree(model_dir)
+    shutil.copytree(trained.model_dir, model_dir, ignore=shutil.ignore_patterns("metrics.json"))
+    metrics = evaluate_model(model_dir, data, "test", progress=progress)
+    saved = json.loads((model_dir / "config.json").read_text())
+    result = {
+        "row": row.key, "label": row.label, "section": row.section, "seed": seed,
+        "config_file": str(row.config_path.relative_to(CONFIG_DIR.parent)), "config": config.to_dict(),
+        "config_hash": chash, "overrides": list(extra), "device": device,
+        "metrics": metrics, "epochs": trained.epochs, "train_seconds": round(trained.seconds, 1),
+        "seconds": round(time.perf_counter() - start, 1),
+        "code_commit": saved.get("code_commit") or code_commit(), "evaluated_with": code_commit(),
+        "corpus_hash": corpus_hash(data), "teacher": config.training.teacher,
+        "model_dir": str(model_dir), "run_dir": str(run_dir),
+    }
+    path = group.result_path(row, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path) as fh:
+        json.dump(result, fh, indent=1)
+    return result
