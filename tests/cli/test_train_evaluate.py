@@ -51,7 +51,7 @@ def test_other_regimes_train_and_evaluate(tiny_corpus, tmp_path, config):
 def test_sampling_strategies_train_clap_first_then_reuse_it(tiny_corpus, tmp_path, config):
     args = ["train", f"configs/{config}", "--data", str(tiny_corpus), "--out", str(tmp_path / "run"),
             "model.preset=cpu", "training.batch_size=8", "clap.max_epochs=1", "clap.batch_size=8",
-            "sampling.n_clusters=8"]
+            "sampling.n_clusters=8", "sampling.embeddings=clap"]
     res = runner.invoke(app, args + ["--max-epochs", "1"])
     assert res.exit_code == 0, res.output
     assert "training CLAP" in res.output

@@ -53,3 +53,39 @@ GROUPS_HELP = {"table2": "Table II: sentence-level, phrase-level (3 samplers, ea
                          "self-supervision) and SSTAG under one epoch budget."}
 for _name in GROUPS_HELP:
     app.command(_name)(_group_command(_name))
+
+
+@app.command("sampling-diagnosis")
+@handle_errors
+def sampling_diagnosis(
+    data: Path = typer.Option(..., help="Corpus folder (its train split's labels.json names each phrase's class)."),
+    out: Path = typer.Option(..., help="JSON file to write; the markdown summary goes beside it (.md)."),
+    clap: Optional[Path] = typer.Option(None, help="A CLAP model folder whose text tower to measure."),
+    sbert: bool = typer.Option(True, help="Measure Sentence-BERT embeddings too."),
+    seed: int = typer.Option(0, help="Seed of the draws and the clustering."),
+) -> None:
+    """Why a negative sampler helps or hurts: embedding purity, false negatives, balance, text-only probe."""
+    import json
+
+    from wstag.data.atomic import atomic_open
+    from wstag.sampling.diagnostics import diagnose_sampling, format_diagnosis
+
+    embedders = {}
+    if clap is not None:
+        from wstag.models.clap import load_clap
+        from wstag.training.clap import phrase_embedder
+
+        embedders["clap"] = phrase_embedder(*load_clap(clap))
+    if sbert:
+        from wstag.text.sbert import sbert_embedder
+
+        embedders["sbert"] = sbert_embedder()
+    result = diagnose_sampling(data, embedders, seed=seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(out) as fh:
+        json.dump(result, fh, indent=1)
+    text = format_diagnosis(result)
+    with atomic_open(out.with_suffix(".md")) as fh:
+        fh.write(text)
+    typer.echo(text)
+    log(f"wrote {out} and {out.with_suffix('.md')}")

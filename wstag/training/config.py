@@ -22,12 +22,11 @@ from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.errors import ConfigError
 from wstag.models.clap import ClapConfig
 from wstag.models.factory import to_model_config
-from wstag.sampling.clustering_sampler import CLUSTERING
+from wstag.sampling.clustering_sampler import CLUSTER_DRAWS, CLUSTERING
 from wstag.training.precision import PRECISIONS
 
 REGIMES = ("phrase_level", "sentence_level", "sstag", "self_supervised")
 SAMPLING = ("random", "similarity", "clustering")
-EMBEDDINGS = ("clap", "sbert")  # Alg. 1 and 2's phrase embeddings: a CLAP trained here, or Sentence-BERT
 #: Where Alg. 1 and 2's phrase embeddings come from: the CLAP text tower trained on the
 #: captions (the paper's choice), or the pretrained Sentence-BERT of Fig. 10 (no training).
 EMBEDDINGS = ("clap", "sbert")
@@ -114,6 +113,7 @@ class SamplingConfig:
     n_clusters: int = 32  # Alg. 2
     clustering: str = "kmeans"
     embeddings: str = "clap"  # EMBEDDINGS
+    cluster_draw: str = "uniform"  # Alg. 2's cluster order: CLUSTER_DRAWS (clustering_sampler says why)
 
     def validate(self, where: str) -> "SamplingConfig":
         def bad(key: str, why: str) -> None:
@@ -131,8 +131,8 @@ class SamplingConfig:
             bad("clustering", f"must be one of {CLUSTERING}, got {self.clustering!r}")
         if self.embeddings not in EMBEDDINGS:
             bad("embeddings", f"must be one of {EMBEDDINGS}, got {self.embeddings!r}")
-        if self.embeddings not in EMBEDDINGS:
-            bad("embeddings", f"must be one of {EMBEDDINGS}, got {self.embeddings!r}")
+        if self.cluster_draw not in CLUSTER_DRAWS:
+            bad("cluster_draw", f"must be one of {CLUSTER_DRAWS}, got {self.cluster_draw!r}")
         return self
 
     @property

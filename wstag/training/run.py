@@ -192,16 +192,11 @@ def make_sampler(config: ExperimentConfig, data, vocab: Vocabulary, out_dir: Pat
         say("phrase embeddings from Sentence-BERT (all-MiniLM-L6-v2, no CLAP)")
         embed = sbert_embedder()
     else:
-        if sc.embeddings == "sbert":
-        from wstag.text.sbert import sbert_embedder
-
-        say("phrase embeddings from Sentence-BERT (all-MiniLM-L6-v2)")
-        embed = sbert_embedder()
-    else:
         embed = phrase_embedder(*_clap_model(config, data, vocab, out_dir, say, enable_progress_bar))
     if sc.strategy == "similarity":
         return SimilarityNegativeSampler(pool, embed, sc.threshold, sc.batch)
-    return ClusteringNegativeSampler(pool, embed, sc.n_clusters, sc.clustering, seed=config.training.seed)
+    return ClusteringNegativeSampler(pool, embed, sc.n_clusters, sc.clustering, seed=config.training.seed,
+                                     draw=sc.cluster_draw)
 
 
 def prepare_features(folder: Path, clips, progress: Callable | None = None,
