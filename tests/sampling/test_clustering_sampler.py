@@ -58,3 +58,21 @@ def test_bad_cluster_settings_raise():
         ClusteringNegativeSampler(POOL, embed, n_clusters=100)
     with pytest.raises(ValueError, match="clustering must be one of"):
         cluster_labels(embed(POOL), 3, "dbscan")
+
+
+def test_proportional_draw_follows_phrase_occurrences_and_still_avoids_positive_clusters():
+    # the bell cluster is used 9 times as often as the cat cluster by the captions
+    pool = [p for p in POOL if GROUP_OF[p] != "bell"] + [p for p in POOL if GROUP_OF[p] == "bell"] * 9
+    s = ClusteringNegativeSampler(pool, embed, n_clusters=3, draw="proportional")
+    drawn = Counter()
+    for seed in range(400):
+        out = s.sample(["dog barks"], 2, np.random.default_rng(seed))  # one negative per clip
+        assert len(out) == 1 and GROUP_OF[out[0]] != "dog"
+        drawn[GROUP_OF[out[0]]] += 1
+    # bell holds 5 phrases x 9 occurrences = 45 of the 48 non-dog occurrences; cat 3
+    assert drawn["bell"] / 400 == pytest.approx(45 / 48, abs=0.04)
+    uniform = ClusteringNegativeSampler(pool, embed, n_clusters=3)
+    first = Counter(GROUP_OF[uniform.sample(["dog barks"], 2, np.random.default_rng(seed))[0]] for seed in range(400))
+    assert first["bell"] / 400 == pytest.approx(0.5, abs=0.08)  # Alg. 2: the clusters alike
+    with pytest.raises(ValueError, match="draw must be one of"):
+        ClusteringNegativeSampler(POOL, embed, n_clusters=3, draw="sometimes")

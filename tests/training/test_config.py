@@ -35,6 +35,7 @@ def test_overrides_use_dotted_paths_and_yaml_values():
     ({"sampling": {"threshold": 1.5}}, "sampling.threshold is a cosine similarity"),
     ({"sampling": {"n_clusters": 1}}, "sampling.n_clusters must be >= 2"),
     ({"sampling": {"clustering": "dbscan"}}, "sampling.clustering must be one of"),
+    ({"sampling": {"cluster_draw": "greedy"}}, "sampling.cluster_draw must be one of"),
     ({"clap": {"batch_size": 1}}, "clap.batch_size must be >= 2"),
     ({"training": {"regime": "sstag"}, "sampling": {"strategy": "clustering"}}, "regime 'sstag' draws no negatives"),
     ({"clap": {"epochs": 3}}, "unknown keys in 'clap'"),
