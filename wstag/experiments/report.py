@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 import statistics
+from pathlib import Path
 from typing import Mapping, Sequence
 
-from wstag.experiments.runner import Row
+from wstag.data.atomic import atomic_open
+from wstag.experiments.runner import GroupRun, Row
 
 FIGURES = ("psds_whole", "th_auc_whole", "psds_short", "th_auc_short")
 CONTROLS = ("psds_whole_wrong_query", "specificity", "psds_whole_loudness")
@@ -83,35 +85,53 @@ def compare(results: Mapping[str, list[dict]], a: str, b: str, key: str) -> floa
     return ma - mb if na and nb else None
 
 
-def write_report(group, results: Mapping[str, list[dict]], out, note: str = "") -> "Path":
-    """Write ``OUT/REPORT.md`` for ``group`` (a ``groups.Group``) from its row-seed results."""
-    from pathlib import Path
-
-    from wstag.data.atomic import atomic_open
-
+def group_section(group, results: Mapping[str, list[dict]]) -> str:
+    """One group's section: figures beside the paper's, controls, the paper's conclusions measured."""
     conclusions = "\n".join(f"- {line}" for line in group.conclusions(results))
-    text = f"""# {group.title}
+    return f"""## {group.title}
+
+{group.note}
 
 Ours (mean ± standard deviation over seeds) / the paper's published figure, in percent.
-Th-AUC by the paper authors' conventions (SPEC 3; `th_auc_convention` in each JSON).
-{note}
+
 {figures_table(group.rows, results)}
 
-## Controls
-
-Wrong-query PSDS scores each test pair with a phrase of a class absent from the clip;
-specificity = PSDS whole - wrong-query PSDS; loudness PSDS uses per-frame loudness, no model.
+Controls: wrong-query PSDS scores each test pair with a phrase of a class absent from the
+clip; specificity = PSDS whole - wrong-query PSDS; loudness PSDS uses per-frame loudness, no model.
 
 {controls_table(group.rows, results)}
 
-## The paper's conclusions, here
+What the paper concludes, measured here:
 
 {conclusions}
-
-## Provenance
-
-{provenance(results)}
 """
+
+
+def write_report(groups: Sequence, out: Path, seeds: Sequence[int] | None = None) -> Path:
+    """Write ``OUT/REPORT.md``: a section per group (``groups.Group``) with results in ``OUT/rows``.
+
+    Groups share ``OUT``: a row that two groups list (same key, same config) is run once.
+    ``seeds`` limits the seeds read (default: every seed found).
+    """
+    rows_dir = Path(out) / "rows"
+    found = sorted({int(p.stem.rsplit("-seed", 1)[1]) for p in rows_dir.glob("*-seed*.json")}) if rows_dir.is_dir() else []
+    seeds = list(seeds) if seeds is not None else found
+    run = GroupRun(Path(out), Path(out))
+    sections, everything = [], {}
+    for group in groups:
+        results = run.results(group.rows, seeds)
+        if any(results.values()):
+            sections.append(group_section(group, results))
+            everything.update(results)
+    text = "\n".join([
+        "# wstag: the paper's tables on the embedded benchmark\n",
+        "Every figure below is read from the row-seed JSON files in `rows/`; the paper's figures "
+        "are its published ones. Th-AUC by the paper authors' conventions (SPEC 3; `th_auc_convention` "
+        "in each JSON).\n",
+        *sections,
+        "## Provenance\n",
+        provenance(everything) + "\n",
+    ])
     path = Path(out) / "REPORT.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path) as fh:

@@ -47,10 +47,12 @@ class Row:
     section: str  # the table's grouping (e.g. "Phrase-level WSTAG")
     paper: tuple[float, float, float, float] | None = None  # PSDS, Th-AUC whole; PSDS, Th-AUC short
     teacher: str | None = None  # key of the row whose model (same seed) is this row's teacher
+    config: str | None = None  # the config's file stem when it is not ``key`` (a factor study's row)
+    overrides: tuple[str, ...] = ()  # what this row changes in that config (e.g. training.n_phrases=8)
 
     @property
     def config_path(self) -> Path:
-        return CONFIG_DIR / f"{self.key}.yaml"
+        return CONFIG_DIR / f"{self.config or self.key}.yaml"
 
 
 def resolve_device(device: str) -> str:
@@ -120,7 +122,7 @@ def row_config(row: Row, seed: int, device: str, epochs: int, group: GroupRun,
     """The row's config under the group's budget for one seed, and the seed's CLAP folder
     if its sampler needs one (teacher and CLAP resolved to this group's runs)."""
     base = load_experiment(row.config_path, [f"training.seed={seed}"])
-    overrides = [f"training.seed={seed}", *budget_overrides(base, device, epochs), *extra]
+    overrides = [f"training.seed={seed}", *budget_overrides(base, device, epochs), *row.overrides, *extra]
     if row.teacher:
         teacher = group.read_teacher(row, seed)
         if teacher is None:
@@ -214,7 +216,7 @@ def _run_row(row: Row, seed: int, config: ExperimentConfig, data: Path, group: G
     result = {
         "row": row.key, "label": row.label, "section": row.section, "seed": seed,
         "config_file": str(row.config_path.relative_to(CONFIG_DIR.parent)), "config": config.to_dict(),
-        "config_hash": chash, "overrides": list(extra), "device": device,
+        "config_hash": chash, "overrides": [*row.overrides, *extra], "device": device,
         "metrics": metrics, "epochs": trained.epochs, "train_seconds": round(trained.seconds, 1),
         "seconds": round(time.perf_counter() - start, 1),
         "code_commit": saved.get("code_commit") or code_commit(), "evaluated_with": code_commit(),
