@@ -56,11 +56,26 @@ def build(
     from wstag.scapes.pipeline import prepare_bank
 
     preset_sizes(preset)  # fail early on an unknown preset
+    check_out_folder(out)  # and on an --out that cannot be a folder, before fetching anything
     with step("fetch"):
         bank, _ = prepare_bank(cache, debs, log=log, progress=progress)
     with step(f"build {preset}"):
         info = build_corpus(bank, preset, out, seed=seed, progress=progress, force=force)
     print_corpus(info)
+
+
+def check_out_folder(out: Path) -> None:
+    """Refuse an --out that is a file, or lies under one: building would end in a traceback
+    after minutes of fetching, and --force must never delete a user's file."""
+    from wstag.errors import ConfigError
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: --out is a file, not a folder; choose another --out")
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise ConfigError(f"{out}: cannot make the corpus folder there, {parent} is a file; choose another --out")
 
 
 def print_corpus(info) -> None:

@@ -8,16 +8,38 @@ from typing import List, Optional
 import typer
 
 from wstag.cli.common import handle_errors, log, progress
+from wstag.experiments.groups import GROUPS
 
 app = typer.Typer(help="Reproduce the paper's tables: resumable runs, one JSON per row and seed, REPORT.md.",
                   no_args_is_help=True)
 
 
-def _group_command(name: str):
+def _run(names: list[str], data: Path, out: Path, seeds: int, epochs: Optional[int], device: str,
+         work: Optional[Path], rows: Optional[str], override: List[str]) -> None:
+    from wstag.experiments.report import write_report
+    from wstag.experiments.runner import run_group
+
+    if seeds < 1:
+        raise typer.BadParameter(f"--seeds must be >= 1, got {seeds}")
+    chosen = list({r.key: r for name in names for r in GROUPS[name].rows}.values())  # shared rows run once
+    if rows:
+        wanted = [k.strip() for k in rows.split(",") if k.strip()]
+        unknown = sorted(set(wanted) - {r.key for r in chosen})
+        if unknown:
+            raise typer.BadParameter(f"unknown rows {unknown}; {', '.join(names)} has {[r.key for r in chosen]}")
+        chosen = [r for r in chosen if r.key in wanted]
+    run_group(chosen, data, out, range(seeds), epochs, device, work, override, log=log, progress=progress)
+    report = write_report(list(GROUPS.values()), out)
+    typer.echo(report.read_text())
+    typer.echo(f"report: {report}")
+
+
+def _group_command(names: list[str]):
     @handle_errors
     def command(
         data: Path = typer.Option(..., help="Corpus folder (from `wstag data build`)."),
-        out: Path = typer.Option(..., help="Folder for rows/*.json, models/ and REPORT.md."),
+        out: Path = typer.Option(..., help="Folder for rows/*.json, models/, figures/ and REPORT.md "
+                                           "(groups sharing it share their common rows)."),
         seeds: int = typer.Option(3, help="Seeds 0 .. N-1 per row."),
         epochs: Optional[int] = typer.Option(None, help="Epochs of every row (default: 12 on a CPU, 25 on a GPU)."),
         device: str = typer.Option("auto", help="auto, cpu (the cpu_fast model) or cuda (the paper's model)."),
@@ -26,34 +48,16 @@ def _group_command(name: str):
                                                       "a self-supervised row needs its teacher row)."),
         override: List[str] = typer.Option([], help="key=value applied to every row, e.g. training.lr=0.0005"),
     ) -> None:
-        from wstag.experiments.groups import GROUPS
-        from wstag.experiments.report import write_report
-        from wstag.experiments.runner import run_group
+        _run(names, data, out, seeds, epochs, device, work, rows, override)
 
-        group = GROUPS[name]
-        chosen = group.rows
-        if rows:
-            wanted = [k.strip() for k in rows.split(",") if k.strip()]
-            unknown = sorted(set(wanted) - {r.key for r in group.rows})
-            if unknown:
-                raise typer.BadParameter(f"unknown rows {unknown}; {name} has {[r.key for r in group.rows]}")
-            chosen = tuple(r for r in group.rows if r.key in wanted)
-        if seeds < 1:
-            raise typer.BadParameter(f"--seeds must be >= 1, got {seeds}")
-        run_group(chosen, data, out, range(seeds), epochs, device, work, override, log=log, progress=progress)
-        report = write_report(list(GROUPS.values()), out)
-        typer.echo(report.read_text())
-        typer.echo(f"report: {report}")
-
-    command.__doc__ = f"{GROUPS_HELP[name]}"
+    command.__doc__ = (f"{GROUPS[names[0]].title}." if len(names) == 1 else
+                       "Every group, in order; rows shared by groups run once.")
     return command
 
 
-GROUPS_HELP = {"table2": "Table II: sentence-level, phrase-level (3 samplers, each without and with "
-                         "self-supervision) and SSTAG under one epoch budget.",
-               "sampling": "Why a negative sampler helps or hurts: n, tau, CLAP vs SBERT, Alg. 2's cluster draw."}
-for _name in GROUPS_HELP:
-    app.command(_name)(_group_command(_name))
+for _name in GROUPS:
+    app.command(_name)(_group_command([_name]))
+app.command("all")(_group_command(list(GROUPS)))
 
 
 @app.command("sampling-diagnosis")

@@ -66,28 +66,41 @@ def ground(
     model_dir: Path = typer.Argument(..., help="A model folder."),
     audio: Path = typer.Argument(..., help="Recording (wav, flac, ogg, mp3; any rate, any channels, any length)."),
     phrases: List[str] = typer.Argument(..., help="One or more phrases, e.g. 'a dog barks'."),
-    threshold: float = typer.Option(0.5, help="Probability above which a frame is detected."),
-    median: int = typer.Option(1, help="Median filter window in frames (1 = none)."),
+    threshold: float = typer.Option(0.5, help="Probability in [0, 1] above which a frame is detected."),
+    median: int = typer.Option(1, help="Median filter window in frames, odd (1 = none)."),
+    fmt: str = typer.Option("tsv", "--format", help="tsv (DCASE-style, with a header), audacity (a label "
+                                                    "track: File > Import > Labels) or json (with each "
+                                                    "phrase's frame curve)."),
     plot: Optional[Path] = typer.Option(None, help="Write a PNG with the spectrogram and each phrase's curve."),
 ) -> None:
-    """Print onset/offset of each phrase as DCASE/Audacity-style TSV."""
+    """Print onset/offset of each phrase as TSV, an Audacity label track or JSON."""
     import warnings
 
-    from wstag.inference.grounder import Grounder, to_tsv
+    from wstag.errors import AudioError
+    from wstag.inference.formats import check_format, render
+    from wstag.inference.queries import check_median, check_threshold
+    from wstag.logs import quiet_terminal
 
-    if not 0.0 <= threshold <= 1.0:
-        raise typer.BadParameter(f"threshold must be in [0, 1], got {threshold}")
-    grounder = Grounder(model_dir)
+    # Every option before the model loads and the audio is read: a typo costs nothing.
+    check_threshold(threshold)
+    check_median(median)
+    check_format(fmt)
+    if not audio.exists():
+        raise AudioError(f"{audio}: audio file not found")
+    from wstag.inference.grounder import Grounder
+
+    grounder = Grounder.load(model_dir)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        results = grounder.ground(audio, phrases, threshold=threshold, median_window=median)
+        quiet_terminal()  # the dependencies' chatter stays filtered ahead of "always"
+        results = grounder.ground(audio, phrases, threshold=threshold, median=median)
     for w in caught:
         log(f"warning: {w.message}")
-    typer.echo(to_tsv(results), nl=False)
+    typer.echo(render(results, fmt), nl=False)
     if plot is not None:
         from wstag.inference.plot import plot_grounding
 
-        log(f"wrote {plot_grounding(audio, results, grounder.front_end, plot, threshold)}")
+        log(f"wrote {plot_grounding(audio, results, grounder.front_end, plot)}")
 
 
 @handle_errors

@@ -83,27 +83,93 @@ def table2_conclusions(results: Mapping[str, list[dict]]) -> list[str]:
     return out
 
 
-#: Issue 11's question: why advanced sampling lost to random here. The phrase number n and
-#: Alg. 1's tau at the Table II budget, the paper's CLAP embeddings against Sentence-BERT,
-#: and Alg. 2's uniform cluster choice against the proportional one (the rows phrase_random,
-#: phrase_similarity and phrase_clustering are Table II's own: run once for both groups).
+NAN = float("nan")
+
+
+def _variant(key: str, base: str, label: str, *overrides: str, x=None, series=None, section=PHRASE,
+             paper=None) -> Row:
+    """A factor study's row: ``base``'s config with ``overrides``."""
+    return Row(key, label, section, paper, config=base, overrides=overrides, x=x, series=series)
+
+
+# The same key is the same run in every group (same config, same budget): Table II's rows
+# are the reference points of the factor studies and are trained once.
+RANDOM, SIMILARITY, CLUSTERING = "random", "similarity", "clustering"
+
+TABLE3 = (
+    Row("sentence_amean_tmean", "Mean (Baseline)", SENTENCE, (29.9, 38.0, 5.5, 3.7), x="mean"),
+    Row("sentence_amax_tmean", "Max", SENTENCE, (42.7, 48.9, 33.8, 42.4), x="max"),
+    Row("sentence_alinear_softmax_tmean", "Linear Softmax", SENTENCE, (32.4, 40.4, 6.2, 8.7), x="linear softmax"),
+    Row("sentence_aexp_softmax_tmean", "Exp. Softmax", SENTENCE, (30.0, 38.4, 5.9, 4.3), x="exp. softmax"),
+)
+TABLE4 = (
+    Row("sentence_amax_tmean", "Mean", SENTENCE, (42.7, 48.9, 33.8, 42.4)),
+    Row("sentence_amax_tsum", "Sum", SENTENCE, (42.7, 43.9, 33.4, 38.1)),
+)
+TABLE6 = (
+    Row("phrase_clustering", "K-means", PHRASE, (NAN, NAN, 44.4, NAN)),
+    _variant("phrase_clustering_spectral", "phrase_clustering", "Spectral", "sampling.clustering=spectral",
+             paper=(NAN, NAN, 41.5, NAN)),
+    _variant("phrase_clustering_agglomerative", "phrase_clustering", "Agglomerative",
+             "sampling.clustering=agglomerative", paper=(NAN, NAN, 38.2, NAN)),
+)
+# Fig. 7 uses similarity-based sampling (no clustering to refit per data share) and SSTAG.
+FIG7 = tuple(
+    r for share in (0.1, 0.25, 0.5)
+    for r in (_variant(f"phrase_similarity_data{round(100 * share)}", "phrase_similarity",
+                       f"similarity sampling, {share:.0%} of the clips", f"training.train_fraction={share}",
+                       x=100 * share, series="WSTAG (similarity)"),
+              _variant(f"sstag_all_data{round(100 * share)}", "sstag_all", f"SSTAG, {share:.0%} of the clips",
+                       f"training.train_fraction={share}", x=100 * share, series="SSTAG", section=STRONG))
+) + (Row("phrase_similarity", "similarity sampling, 100 % of the clips", PHRASE, x=100.0, series="WSTAG (similarity)"),
+     Row("sstag_all", "SSTAG, 100 % of the clips", STRONG, x=100.0, series="SSTAG"))
+# Fig. 8: phrase-level WSTAG (clustering-based sampling, as Table II's best sampler) per audio pooling.
+FIG8 = tuple(
+    _variant(f"phrase_clustering_{pool}", "phrase_clustering", label, f"training.audio_pooling={pool}", x=label)
+    for pool, label in (("mean", "mean"), ("max", "max"), ("exp_softmax", "exp. softmax"))
+) + (Row("phrase_clustering", "linear softmax", PHRASE, x="linear softmax"),)
+FIG9 = tuple(
+    (Row(key, f"{name}, n 32", PHRASE, x=32, series=name) if n == 32 else
+     _variant(f"{key}_n{n}", key, f"{name}, n {n}", f"training.n_phrases={n}", x=n, series=name))
+    for key, name in (("phrase_random", RANDOM), ("phrase_clustering", CLUSTERING)) for n in (8, 16, 32, 64)
+)
+FIG10 = (
+    Row("phrase_similarity", "similarity, Sentence-BERT", PHRASE, x=SIMILARITY, series="Sentence-BERT"),
+    _variant("phrase_similarity_clap", "phrase_similarity", "similarity, CLAP", "sampling.embeddings=clap",
+             x=SIMILARITY, series="CLAP"),
+    Row("phrase_clustering", "clustering, Sentence-BERT", PHRASE, x=CLUSTERING, series="Sentence-BERT"),
+    _variant("phrase_clustering_clap", "phrase_clustering", "clustering, CLAP", "sampling.embeddings=clap",
+             x=CLUSTERING, series="CLAP"),
+)
+FIG11 = tuple(
+    Row("phrase_clustering", "n_c 32", PHRASE, x=32) if k == 32 else
+    _variant(f"phrase_clustering_nc{k}", "phrase_clustering", f"n_c {k}", f"sampling.n_clusters={k}", x=k)
+    for k in (8, 16, 32, 64)
+)
+FIG12 = tuple(
+    Row("phrase_similarity", "tau 0.5", PHRASE, x=0.5) if tau == 0.5 else
+    _variant(f"phrase_similarity_tau{round(10 * tau):02d}", "phrase_similarity", f"tau {tau}",
+             f"sampling.threshold={tau}", x=tau)
+    for tau in (0.0, 0.3, 0.5, 0.7, 0.9)
+)
+# Issue 11's question, why advanced sampling lost to random here: n for similarity sampling
+# and Alg. 2's cluster draw (tau and the embeddings are Figs. 12 and 10).
 SAMPLING_STUDY = (
     Row("phrase_random", "random, n 32", PHRASE, (43.7, 46.5, 34.5, 43.2)),
-    Row("phrase_random_n8", "random, n 8", PHRASE, config="phrase_random", overrides=("training.n_phrases=8",)),
+    _variant("phrase_random_n8", "phrase_random", "random, n 8", "training.n_phrases=8"),
     Row("phrase_similarity", "similarity, SBERT, tau 0.5, n 32", PHRASE, (52.6, 53.9, 43.7, 48.5)),
-    Row("phrase_similarity_n8", "similarity, SBERT, tau 0.5, n 8", PHRASE, config="phrase_similarity",
-        overrides=("training.n_phrases=8",)),
-    Row("phrase_similarity_n16", "similarity, SBERT, tau 0.5, n 16", PHRASE, config="phrase_similarity",
-        overrides=("training.n_phrases=16",)),
-    Row("phrase_similarity_tau03", "similarity, SBERT, tau 0.3, n 32", PHRASE, config="phrase_similarity",
-        overrides=("sampling.threshold=0.3",)),
-    Row("phrase_similarity_tau07", "similarity, SBERT, tau 0.7, n 32", PHRASE, config="phrase_similarity",
-        overrides=("sampling.threshold=0.7",)),
-    Row("phrase_similarity_clap", "similarity, CLAP (the paper's), tau 0.5, n 32", PHRASE, config="phrase_similarity",
-        overrides=("sampling.embeddings=clap",)),
+    _variant("phrase_similarity_n8", "phrase_similarity", "similarity, SBERT, tau 0.5, n 8", "training.n_phrases=8"),
+    _variant("phrase_similarity_n16", "phrase_similarity", "similarity, SBERT, tau 0.5, n 16",
+             "training.n_phrases=16"),
+    _variant("phrase_similarity_tau03", "phrase_similarity", "similarity, SBERT, tau 0.3, n 32",
+             "sampling.threshold=0.3"),
+    _variant("phrase_similarity_tau07", "phrase_similarity", "similarity, SBERT, tau 0.7, n 32",
+             "sampling.threshold=0.7"),
+    _variant("phrase_similarity_clap", "phrase_similarity", "similarity, CLAP (the paper's), tau 0.5, n 32",
+             "sampling.embeddings=clap"),
     Row("phrase_clustering", "clustering, SBERT, proportional draw", PHRASE, (52.9, 54.2, 44.4, 49.3)),
-    Row("phrase_clustering_uniform", "clustering, SBERT, uniform draw (Alg. 2 as printed)", PHRASE,
-        config="phrase_clustering", overrides=("sampling.cluster_draw=uniform",)),
+    _variant("phrase_clustering_uniform", "phrase_clustering", "clustering, SBERT, uniform draw (Alg. 2 as printed)",
+             "sampling.cluster_draw=uniform"),
 )
 
 
@@ -133,6 +199,116 @@ def sampling_conclusions(results: Mapping[str, list[dict]]) -> list[str]:
     return out
 
 
+def _mean(results, key: str, metric: str) -> float | None:
+    m, _, n = mean_sd(results.get(key, []), metric)
+    return m if n else None
+
+
+def _ranked(results, rows: Sequence[Row], metric: str) -> list[tuple[float, Row]]:
+    """Measured rows, best first."""
+    scored = [(m, r) for r in rows if (m := _mean(results, r.key, metric)) is not None]
+    return sorted(scored, key=lambda t: -t[0])
+
+
+def _best_is(results, rows: Sequence[Row], want: str, metric: str, claim: str) -> list[str]:
+    """'``claim``: holds / does not hold (best is X, gap to the runner-up or to X)'."""
+    ranked = _ranked(results, rows, metric)
+    if len(ranked) < len(rows):
+        return [f"{claim}: not measured yet ({len(ranked)} of {len(rows)} rows)"]
+    (top, best), (second, _) = ranked[0], ranked[1]
+    mine = next(m for m, r in ranked if r.key == want)
+    if best.key == want:
+        return [f"{claim}: holds here ({metric} {top:.1f}, {top - second:+.1f} over the next)"]
+    return [f"{claim}: does not hold here (best is {best.label} with {top:.1f}; "
+            f"{next(r.label for r in rows if r.key == want)} {mine:.1f}, {mine - top:+.1f})"]
+
+
+def table3_conclusions(results):
+    return _best_is(results, TABLE3, "sentence_amax_tmean", "psds_whole",
+                    "Max pooling is the best audio pooling for sentence-level WSTAG")
+
+
+def table4_conclusions(results):
+    d_psds = compare(results, "sentence_amax_tmean", "sentence_amax_tsum", "psds_whole")
+    d_th = compare(results, "sentence_amax_tmean", "sentence_amax_tsum", "th_auc_whole")
+    if d_psds is None:
+        return ["Mean and sum text pooling give about the same PSDS, mean a higher Th-AUC: not measured yet"]
+    holds = abs(d_psds) <= 1.0 and d_th > 0
+    return [f"Mean and sum text pooling give about the same PSDS, mean a higher Th-AUC: "
+            f"{'holds' if holds else 'does not hold'} here (mean - sum: PSDS whole {d_psds:+.1f}, "
+            f"Th-AUC whole {d_th:+.1f})"]
+
+
+def table6_conclusions(results):
+    return _best_is(results, TABLE6, "phrase_clustering", "psds_short",
+                    "K-means is the best clustering algorithm for Alg. 2")
+
+
+def fig7_conclusions(results):
+    out = []
+    for series in ("WSTAG (similarity)", "SSTAG"):
+        points = sorted((r.x, _mean(results, r.key, "psds_short")) for r in FIG7 if r.series == series)
+        if any(v is None for _, v in points):
+            out.append(f"{series}: performance grows with the training data: not measured yet")
+            continue
+        values = [v for _, v in points]
+        grows = all(b >= a - 1.0 for a, b in zip(values, values[1:]))
+        early, late = values[2] - values[0], values[3] - values[2]
+        out.append(f"{series}: performance grows with the training data, less beyond 50 %: "
+                   f"{'holds' if grows and late < early else 'does not hold'} here (PSDS short "
+                   + ", ".join(f"{x:g} %: {v:.1f}" for x, v in points) + ")")
+    return out
+
+
+def fig8_conclusions(results):
+    out = _best_is(results, FIG8, "phrase_clustering", "psds_short",
+                   "Linear softmax is the best pooling for phrase-level WSTAG")
+    ranked = _ranked(results, FIG8, "psds_short")
+    if len(ranked) == len(FIG8):
+        worst = ranked[-1][1]
+        out.append(f"Mean pooling is the worst: {'holds' if worst.key.endswith('_mean') else 'does not hold'} "
+                   f"here (worst: {worst.label}, {ranked[-1][0]:.1f})")
+    return out
+
+
+def fig9_conclusions(results):
+    out = []
+    for series in (RANDOM, CLUSTERING):
+        rows = [r for r in FIG9 if r.series == series]
+        ranked = _ranked(results, rows, "psds_short")
+        if len(ranked) < len(rows):
+            out.append(f"{series}: the best n is 32 or 64: not measured yet")
+            continue
+        best = ranked[0][1]
+        out.append(f"{series}: the best n is 32 or 64: {'holds' if best.x in (32, 64) else 'does not hold'} here "
+                   f"(best n {best.x}, PSDS short " + ", ".join(f"n {r.x}: {m:.1f}" for m, r in
+                                                                  sorted(ranked, key=lambda t: t[1].x)) + ")")
+    d = compare(results, "phrase_clustering_n8", "phrase_random_n8", "psds_short")
+    out.append("At n 8 clustering-based sampling is below random: "
+               + _verdict(None if d is None else -d, "random - clustering at n 8, PSDS short"))
+    return out
+
+
+def fig10_conclusions(results):
+    return [f"CLAP embeddings beat Sentence-BERT for {name} sampling (PSDS short): "
+            + _verdict(compare(results, f"phrase_{name}_clap", f"phrase_{name}", "psds_short"),
+                       f"CLAP - Sentence-BERT")
+            for name in (SIMILARITY, CLUSTERING)]
+
+
+def fig11_conclusions(results):
+    return _best_is(results, FIG11, "phrase_clustering", "psds_short",
+                    "Performance peaks at n_c = 32 clusters")
+
+
+def fig12_conclusions(results):
+    out = _best_is(results, FIG12, "phrase_similarity", "psds_short", "tau = 0.5 is the best threshold")
+    d = compare(results, "phrase_similarity_tau07", "phrase_similarity_tau00", "psds_short")
+    out.append("A high tau (0.7) beats tau = 0 (diversity matters more than label accuracy): "
+               + _verdict(d, "tau 0.7 - tau 0, PSDS short"))
+    return out
+
+
 @dataclass(frozen=True)
 class Group:
     name: str
@@ -140,6 +316,7 @@ class Group:
     rows: tuple[Row, ...]
     conclusions: Callable[[Mapping[str, list[dict]]], list[str]]
     note: str = ""
+    xlabel: str | None = None  # a figure group: PSDS short against each row's x, one line per series
 
 
 GROUPS = {
@@ -147,9 +324,30 @@ GROUPS = {
                     note="Every row the same epochs. Similarity and clustering sampling embed phrases with "
                          "Sentence-BERT, and Alg. 2 draws clusters in proportion to their phrases: the CLAP "
                          "trained here and Alg. 2's uniform draw let the phrase text predict the label "
-                         "(`sampling-diagnosis.md`; the sampling study below trains both)."),
+                         "(`sampling-diagnosis.md`; the sampling study trains both)."),
     "sampling": Group("sampling", "Sampling study: n, tau, embeddings and Alg. 2's cluster draw", SAMPLING_STUDY,
                       sampling_conclusions,
                       note="Phrase-level WSTAG without self-supervision, Table II's budget; the paper gives "
                            "figures for its Table II settings only (n 32, tau 0.5, CLAP, uniform draw)."),
+    "table3": Group("table3", "Table III: audio pooling in sentence-level WSTAG", TABLE3, table3_conclusions,
+                    note="Sentence-level WSTAG with T-Mean text pooling and each audio pooling of Eq. 6."),
+    "table4": Group("table4", "Table IV: text pooling in sentence-level WSTAG", TABLE4, table4_conclusions,
+                    note="A-Max audio pooling with T-Mean or T-Sum text pooling."),
+    "table6": Group("table6", "Table VI: clustering algorithms of Alg. 2", TABLE6, table6_conclusions,
+                    note="Clustering-based sampling (Sentence-BERT, proportional draw) with 32 clusters; "
+                         "the paper reports PSDS short only."),
+    "fig7": Group("fig7", "Fig. 7: training data size", FIG7, fig7_conclusions, xlabel="training clips (%)",
+                  note="Phrase-level WSTAG with similarity-based sampling (as the paper, so no clustering is "
+                       "refitted per share) and SSTAG on 10, 25, 50 and 100 % of the training clips."),
+    "fig8": Group("fig8", "Fig. 8: audio pooling in phrase-level WSTAG", FIG8, fig8_conclusions,
+                  xlabel="audio pooling", note="Clustering-based sampling, each pooling of Eq. 6."),
+    "fig9": Group("fig9", "Fig. 9: phrase number n", FIG9, fig9_conclusions, xlabel="phrase number n",
+                  note="Random and clustering-based sampling with n = 8, 16, 32, 64 phrases per clip."),
+    "fig10": Group("fig10", "Fig. 10: phrase embeddings", FIG10, fig10_conclusions, xlabel="sampling strategy",
+                   note="The CLAP trained on the training captions (the paper's choice) against Sentence-BERT "
+                        "(all-MiniLM-L6-v2 here, the paper used RoBERTa-large)."),
+    "fig11": Group("fig11", "Fig. 11: cluster number n_c", FIG11, fig11_conclusions, xlabel="cluster number n_c",
+                   note="Clustering-based sampling (k-means) with 8, 16, 32 and 64 clusters."),
+    "fig12": Group("fig12", "Fig. 12: similarity threshold tau", FIG12, fig12_conclusions,
+                   xlabel="similarity threshold tau", note="Similarity-based sampling with tau from 0 to 0.9."),
 }

@@ -42,7 +42,7 @@ def figures_table(rows: Sequence[Row], results: Mapping[str, list[dict]]) -> str
         rs = results.get(row.key, [])
         cells = []
         for i, key in enumerate(FIGURES):
-            paper = f"{row.paper[i]:.1f}" if row.paper else "-"
+            paper = f"{row.paper[i]:.1f}" if row.paper and not math.isnan(row.paper[i]) else "-"
             cells.append(f"{cell(rs, key)} / {paper}")
         shown = row.section if row.section != section else ""
         section = row.section
@@ -85,13 +85,62 @@ def compare(results: Mapping[str, list[dict]], a: str, b: str, key: str) -> floa
     return ma - mb if na and nb else None
 
 
-def group_section(group, results: Mapping[str, list[dict]]) -> str:
+def plot_group(group, results: Mapping[str, list[dict]], path: Path, metric: str = "psds_short") -> Path | None:
+    """The paper's figure for a factor group: ``metric`` (mean, sd bars) against each row's x.
+
+    Numeric x: one line per series; names: grouped bars. None when no row has results.
+    """
+    if not any(results.get(r.key) for r in group.rows):
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    series = list(dict.fromkeys(r.series for r in group.rows))
+    numeric = all(isinstance(r.x, (int, float)) for r in group.rows)
+    fig, ax = plt.subplots(figsize=(5.5, 3.6), dpi=120)
+    names = list(dict.fromkeys(str(r.x) for r in group.rows))
+    width = 0.8 / max(len(series), 1)
+    for i, name in enumerate(series):
+        rows = [r for r in group.rows if r.series == name]
+        stats = [(r, *mean_sd(results.get(r.key, []), metric)) for r in rows]
+        stats = [t for t in stats if t[3] > 0]
+        if not stats:
+            continue
+        label = name or "ours"
+        if numeric:
+            stats.sort(key=lambda t: t[0].x)
+            ax.errorbar([t[0].x for t in stats], [t[1] for t in stats], yerr=[t[2] for t in stats],
+                        marker="o", capsize=3, label=label)
+        else:
+            xs = [names.index(str(t[0].x)) + (i - (len(series) - 1) / 2) * width for t in stats]
+            ax.bar(xs, [t[1] for t in stats], width, yerr=[t[2] for t in stats], capsize=3, label=label)
+    if not numeric:
+        ax.set_xticks(range(len(names)), names)
+    ax.set_xlabel(group.xlabel)
+    ax.set_ylabel(metric.replace("psds_", "PSDS ").replace("th_auc_", "Th-AUC ") + " (%)")
+    ax.set_title(group.title, fontsize=10)
+    ax.grid(alpha=0.3)
+    if len(series) > 1 or series[0]:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def group_section(group, results: Mapping[str, list[dict]], out: Path) -> str:
     """One group's section: figures beside the paper's, controls, the paper's conclusions measured."""
     conclusions = "\n".join(f"- {line}" for line in group.conclusions(results))
+    plot = plot_group(group, results, out / "figures" / f"{group.name}.png") if group.xlabel else None
+    image = f"![{group.title}](figures/{group.name}.png)\n" if plot else ""
     return f"""## {group.title}
 
 {group.note}
 
+{image}
 Ours (mean ± standard deviation over seeds) / the paper's published figure, in percent.
 
 {figures_table(group.rows, results)}
@@ -121,7 +170,7 @@ def write_report(groups: Sequence, out: Path, seeds: Sequence[int] | None = None
     for group in groups:
         results = run.results(group.rows, seeds)
         if any(results.values()):
-            sections.append(group_section(group, results))
+            sections.append(group_section(group, results, Path(out)))
             everything.update(results)
     text = "\n".join([
         "# wstag: the paper's tables on the embedded benchmark\n",

@@ -24,12 +24,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from typing import TYPE_CHECKING
+
 from wstag.data.atomic import atomic_open
 from wstag.errors import ConfigError
-from wstag.experiments.evaluate import evaluate_model
 from wstag.provenance import code_commit, config_hash
-from wstag.training.config import SAMPLED_REGIMES, ExperimentConfig, load_experiment
-from wstag.training.run import finished_run, train, train_corpus_clap
+
+if TYPE_CHECKING:
+    from wstag.training.config import ExperimentConfig
+
+# Training, evaluation and config loading import torch and Lightning: they are imported
+# where they are used, so that listing the groups (`wstag experiments --help`) stays instant.
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 #: seconds per epoch assumed for the estimate before any row has finished (measured: the
@@ -49,6 +54,8 @@ class Row:
     teacher: str | None = None  # key of the row whose model (same seed) is this row's teacher
     config: str | None = None  # the config's file stem when it is not ``key`` (a factor study's row)
     overrides: tuple[str, ...] = ()  # what this row changes in that config (e.g. training.n_phrases=8)
+    x: float | str | None = None  # where a figure plots this row (n, tau, data share, a pooling name)
+    series: str | None = None  # which line or bar group of that figure
 
     @property
     def config_path(self) -> Path:
@@ -66,7 +73,7 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def budget_overrides(config: ExperimentConfig, device: str, epochs: int) -> list[str]:
+def budget_overrides(config: "ExperimentConfig", device: str, epochs: int) -> list[str]:
     """The group's shared budget as config overrides: epochs, and the CPU model on a CPU.
 
     On a CPU every row gets the demo's recipe (cpu_fast, float32, 2 threads, EMA 0.99);
@@ -74,6 +81,8 @@ def budget_overrides(config: ExperimentConfig, device: str, epochs: int) -> list
     (validation loss on unseen recordings is flat and noisy); the others have only
     val/loss. Early stopping keeps the config's patience. On a GPU the paper model.
     """
+    from wstag.training.config import SAMPLED_REGIMES
+
     out = [f"training.max_epochs={epochs}"]
     if device == "cpu":
         out += ["model.preset=cpu_fast", "training.precision=32", "training.threads=2", "training.ema_decay=0.99"]
@@ -84,7 +93,7 @@ def budget_overrides(config: ExperimentConfig, device: str, epochs: int) -> list
     return out
 
 
-def uses_clap(config: ExperimentConfig) -> bool:
+def uses_clap(config: "ExperimentConfig") -> bool:
     return config.sampling.needs_embeddings and config.sampling.embeddings == "clap" and not config.clap.pretrained
 
 
@@ -118,9 +127,11 @@ class GroupRun:
 
 
 def row_config(row: Row, seed: int, device: str, epochs: int, group: GroupRun,
-               extra: Sequence[str] = ()) -> tuple[ExperimentConfig, Path | None]:
+               extra: Sequence[str] = ()) -> tuple["ExperimentConfig", Path | None]:
     """The row's config under the group's budget for one seed, and the seed's CLAP folder
     if its sampler needs one (teacher and CLAP resolved to this group's runs)."""
+    from wstag.training.config import load_experiment
+
     base = load_experiment(row.config_path, [f"training.seed={seed}"])
     overrides = [f"training.seed={seed}", *budget_overrides(base, device, epochs), *row.overrides, *extra]
     if row.teacher:
@@ -148,6 +159,8 @@ def run_group(
     progress: Callable | None = None,
 ) -> dict[str, list[dict]]:
     """Train and evaluate every row for every seed (seed-major, so one seed completes first)."""
+    from wstag.training.run import train_corpus_clap
+
     say = log or (lambda m: None)
     device = resolve_device(device)
     epochs = epochs or DEFAULT_EPOCHS[device]
@@ -196,8 +209,11 @@ def _seconds_per_epoch(group: GroupRun, rows: Sequence[Row], seeds: Sequence[int
     return statistics.median(r["train_seconds"] / r["epochs"] for r in done) if done else None
 
 
-def _run_row(row: Row, seed: int, config: ExperimentConfig, data: Path, group: GroupRun, device: str,
+def _run_row(row: Row, seed: int, config: "ExperimentConfig", data: Path, group: GroupRun, device: str,
              extra: Sequence[str], say, progress) -> dict:
+    from wstag.experiments.evaluate import evaluate_model
+    from wstag.training.run import finished_run, train
+
     chash = config_hash(config.to_dict())
     run_dir = group.work / f"seed{seed}" / f"{row.key}-{chash[:8]}"
     start = time.perf_counter()

@@ -17,31 +17,35 @@ from wstag.audio.frames import FrameGrid  # noqa: E402
 from wstag.audio.frontend import FrontEnd  # noqa: E402
 from wstag.audio.io import load_audio  # noqa: E402
 from wstag.data.atomic import atomic_path  # noqa: E402
-from wstag.inference.grounder import Grounding  # noqa: E402
+from wstag.inference.results import Detections  # noqa: E402
 
 MAX_SPECTROGRAM_SECONDS = 600.0
 
 
 def plot_grounding(
     audio_path: str | Path,
-    results: Sequence[Grounding],
+    results: Detections,
     grid: FrontEnd | FrameGrid,
     out: str | Path,
-    threshold: float = 0.5,
+    threshold: float | None = None,
     reference: Mapping[str, Sequence[tuple[float, float]]] | None = None,
     title: str | None = None,
 ) -> Path:
     """Write a PNG: log-mel on top, one probability panel per phrase below.
 
-    ``grid`` is the model's front end (its log-mel is drawn) or, from older callers, its
-    frame grid (drawn with the default STFT and mel bands on that grid).
+    ``results`` is what ``Grounder.ground`` returns (the curves come attached; the dashed
+    line is its threshold unless ``threshold`` is given). ``grid``
+    is the model's front end (its log-mel is drawn) or, from older callers, its frame
+    grid (drawn with the default STFT and mel bands on that grid).
     """
     front_end = grid if isinstance(grid, FrontEnd) else FrontEnd.from_grid(grid)
     grid = front_end.grid
-    n = len(results)
+    scores = results.scores
+    threshold = results.threshold if threshold is None else threshold
+    n = len(scores.phrases)
     fig, axes = plt.subplots(n + 1, 1, figsize=(10, 2.2 + 1.4 * n), sharex=True,
                              gridspec_kw={"height_ratios": [2.2] + [1] * n})
-    duration = len(results[0].probabilities) * grid.output_hop_s
+    duration = len(scores.times) * grid.output_hop_s
     ax = axes[0]
     audio = load_audio(audio_path, grid.sample_rate) if duration <= MAX_SPECTROGRAM_SECONDS else None
     if audio is not None:
@@ -53,17 +57,17 @@ def plot_grounding(
     else:
         ax.text(0.5, 0.5, "recording too long for a spectrogram", ha="center", transform=ax.transAxes)
     ax.set_title(title or Path(audio_path).name)
-    t = np.arange(len(results[0].probabilities)) * grid.output_hop_s + grid.output_hop_s / 2
-    for ax, r in zip(axes[1:], results):
-        ax.plot(t, r.probabilities, color="tab:blue", lw=1.2, label="probability")
+    t = scores.times + grid.output_hop_s / 2  # frame centres
+    for k, (ax, phrase) in enumerate(zip(axes[1:], scores.phrases)):
+        ax.plot(t, scores.probabilities[:, k], color="tab:blue", lw=1.2, label="probability")
         ax.axhline(threshold, color="grey", ls="--", lw=0.8)
-        for a, b in r.segments:
-            ax.axvspan(a, b, ymin=0.0, ymax=0.12, color="tab:orange", alpha=0.9)
-        for a, b in (reference or {}).get(r.phrase, ()):
+        for d in results.of(phrase):
+            ax.axvspan(d.onset, d.offset, ymin=0.0, ymax=0.12, color="tab:orange", alpha=0.9)
+        for a, b in (reference or {}).get(phrase, ()):
             ax.axvspan(a, b, ymin=0.88, ymax=1.0, color="tab:green", alpha=0.9)
         ax.set_ylim(0, 1.02)
         ax.set_ylabel("p", rotation=0, labelpad=8)
-        ax.text(0.005, 0.8, r.phrase, transform=ax.transAxes, fontsize=9,
+        ax.text(0.005, 0.8, phrase, transform=ax.transAxes, fontsize=9,
                 bbox=dict(facecolor="white", alpha=0.8, lw=0))
     axes[-1].set_xlabel("time (s)  —  orange: detected, green: reference")
     axes[-1].set_xlim(0, duration)

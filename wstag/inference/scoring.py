@@ -2,7 +2,8 @@
 
 Each clip's audio is encoded once; every phrase asked of it (its own, or the
 wrong-query control's) reuses those frame embeddings (the text side is one embedding
-lookup and a dot product).
+lookup and a dot product). The similarity is ``GroundingModel.frame_phrase_probs``, the
+one training optimises, so evaluation cannot drift from it.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def score_pairs(
         for b, audio_id in enumerate(batch):
             pids, texts = zip(*by_clip[audio_id])
             text_emb = encode_phrases(model, vocab, texts)  # (N, D)
-            probs = torch.sigmoid(emb[b, : out_lengths[b]] @ text_emb.T)  # (T, N)
+            probs = model.frame_phrase_probs(emb[b: b + 1, : out_lengths[b]], text_emb)[0]  # (T, N)
             for k, pid in enumerate(pids):
-                out[pid] = probs[:, k].numpy().astype(np.float64)
+                out[pid] = probs[:, k].cpu().numpy().astype(np.float64)
     return out

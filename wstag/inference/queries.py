@@ -1,0 +1,75 @@
+"""Checking what a user asks before the model answers: phrases and detection options.
+
+The word-embedding text encoder knows only the words of its training captions; an
+unknown word would map to ``<unk>``, a row that training never updates (the vocabulary
+keeps every caption word), so its answer is noise. A phrase therefore keeps only its
+known words (with a warning naming the others), and a phrase with no known word that
+names a sound ("a xylophone glissando": only "a" is known) is refused rather than
+answered with confident-looking detections.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Sequence
+
+from wstag.errors import ConfigError, QueryError
+from wstag.text.phrases import DETERMINERS, is_separator
+from wstag.text.tokenize import tokenize
+from wstag.text.vocabulary import Vocabulary
+
+#: Auxiliaries: inside training phrases ("a dog is barking") but naming no sound.
+AUXILIARIES = frozenset("is are was were be being been".split())
+
+
+def is_function_word(word: str) -> bool:
+    """True for words that name no sound (articles, prepositions, connectives, auxiliaries)."""
+    return word in DETERMINERS or word in AUXILIARIES or is_separator(word)
+
+
+def phrase_token_ids(vocab: Vocabulary, phrase: str, vocab_hint: str = "") -> tuple[list[int], list[str]]:
+    """(ids of the known words of ``phrase``, the unknown words): warn or refuse as above.
+
+    ``vocab_hint`` (e.g. "see MODEL/vocab.json") ends the refusal message.
+    """
+    if not isinstance(phrase, str) or not phrase.strip():
+        raise QueryError("empty phrase: give words describing a sound, e.g. 'a dog barks'")
+    tokens = tokenize(phrase)
+    if not tokens:
+        raise QueryError(f"empty phrase {phrase!r}: it has no words to look up")
+    known = [t for t in tokens if t in vocab]
+    unknown = list(dict.fromkeys(t for t in tokens if t not in vocab))
+    if all(is_function_word(t) for t in known):
+        what = (f"the model knows none of its words that name a sound (unknown: {', '.join(unknown)})"
+                if unknown else "it has no word that names a sound")
+        hint = f"; {vocab_hint}" if vocab_hint else ""
+        raise QueryError(f"phrase {phrase!r}: {what}{hint}")
+    if unknown:
+        warnings.warn(f"phrase {phrase!r}: ignored the words the model does not know: {', '.join(unknown)}",
+                      stacklevel=3)
+    return vocab.encode_tokens(known), unknown
+
+
+def check_threshold(threshold: float) -> float:
+    """A detection threshold must be a probability: one line, not a silent empty answer."""
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not 0.0 <= threshold <= 1.0:
+        raise ConfigError(f"threshold must be a number in [0, 1], got {threshold!r}")
+    return float(threshold)
+
+
+def check_median(median: int) -> int:
+    """The median filter needs a positive odd window (an even one would not commute with thresholding)."""
+    if isinstance(median, bool) or not isinstance(median, numbers.Integral) or median < 1 or median % 2 == 0:
+        raise ConfigError(f"median filter window must be a positive odd number of frames (1 = none), got {median!r}")
+    return int(median)
+
+
+def check_phrases(phrases: Sequence[str]) -> list[str]:
+    """A non-empty list of phrases (a lone string is one phrase, not a list of letters)."""
+    if isinstance(phrases, str):
+        phrases = [phrases]
+    phrases = list(phrases)
+    if not phrases:
+        raise QueryError("no phrase given")
+    return phrases
