@@ -28,8 +28,12 @@ def _run(names: list[str], data: Path, out: Path, seeds: int, epochs: Optional[i
         if unknown:
             raise typer.BadParameter(f"unknown rows {unknown}; {', '.join(names)} has {[r.key for r in chosen]}")
         chosen = [r for r in chosen if r.key in wanted]
-    run_group(chosen, data, out, range(seeds), epochs, device, work, override, log=log, progress=progress)
-    report = write_report(list(GROUPS.values()), out)
+    def report():
+        return write_report(list(GROUPS.values()), out)
+
+    run_group(chosen, data, out, range(seeds), epochs, device, work, override, log=log, progress=progress,
+              after_row=report)
+    report = report()
     typer.echo(report.read_text())
     typer.echo(f"report: {report}")
 

@@ -157,8 +157,12 @@ def run_group(
     extra: Sequence[str] = (),
     log: Callable[[str], None] | None = None,
     progress: Callable | None = None,
+    after_row: Callable[[], None] | None = None,
 ) -> dict[str, list[dict]]:
-    """Train and evaluate every row for every seed (seed-major, so one seed completes first)."""
+    """Train and evaluate every row for every seed (seed-major, so one seed completes first).
+
+    ``after_row`` runs after each finished row-seed (the CLI rewrites REPORT.md there).
+    """
     from wstag.training.run import train_corpus_clap
 
     say = log or (lambda m: None)
@@ -189,6 +193,8 @@ def run_group(
         say(f"[{row.key} seed {seed}] PSDS {result['metrics']['psds_whole']:.1f} whole / "
             f"{result['metrics']['psds_short']:.1f} short, specificity {result['metrics']['specificity']:.1f}; "
             f"{result['epochs']} epochs in {time.perf_counter() - start:.0f} s")
+        if after_row is not None:
+            after_row()
     return group.results(rows, seeds)
 
 
