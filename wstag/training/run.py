@@ -255,6 +255,7 @@ def train(
     """Train ``config`` on the corpus in ``data_dir``; write checkpoints and the model folder to ``out_dir``."""
     tc = config.training
     say = log or (lambda m: None)
+    commit = code_commit()  # the code that trains: read now, as the tree may change during a long run
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if tc.threads is not None:  # for the rest of the process: evaluation then rounds alike too
@@ -302,7 +303,7 @@ def train(
     extra = {
         "experiment": config.to_dict(),
         "config_hash": config_hash(config.to_dict()),
-        "code_commit": code_commit(),
+        "code_commit": commit,
         "seed": tc.seed,
         "corpus": str(data_dir),
         "monitor": tc.monitor,
