@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -81,9 +82,20 @@ def _paragraph(title: str, body: str, claim: str, holds: bool | None, why: str) 
     return f"**{title}** {body}\n\n*Paper:* {claim} *Here:* {_verdict(holds)}: {why}"
 
 
+def _finite(x: Any) -> Any:
+    """``x`` with NaN and infinities as None (strict JSON)."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x
+
+
 def _write_json(path: Path, data: Any) -> Path:
     with atomic_open(path, encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1, ensure_ascii=False)
+        json.dump(_finite(data), fh, indent=1, ensure_ascii=False, allow_nan=False)
         fh.write("\n")
     return path
 
@@ -290,20 +302,19 @@ def fig11(data_dir: Path, out_dir: Path, embedders: PhraseEmbedder | Mapping[str
         ax.set_ylabel("inertia", color="tab:blue")
         ax.tick_params(axis="y", labelcolor="tab:blue")
         ax.set_xticks(xs)
-        ax.axvline(r["elbow"], color="tab:blue", ls=":", lw=1)
-        ax.axvline(n_classes, color="grey", ls="--", lw=0.8)
-        ax.text(n_classes, 0.98, f" {n_classes} classes", transform=ax.get_xaxis_transform(), fontsize=7,
-                color="grey", va="top")
+        ax.axvline(r["elbow"], color="tab:blue", ls=":", lw=1.2, label="inertia elbow")
+        ax.axvline(n_classes, color="grey", ls="--", lw=0.8, label=f"true class number ({n_classes})")
         twin = ax.twinx()
-        twin.plot(xs, [row["purity"] for row in r["rows"]], "s-", color="tab:orange", label="purity")
-        twin.plot(xs, [row["ari"] for row in r["rows"]], "^--", color="tab:green", label="ARI")
+        twin.plot(xs, [row["purity"] for row in r["rows"]], "s-", color="tab:orange", label="purity (right)")
+        twin.plot(xs, [row["ari"] for row in r["rows"]], "^--", color="tab:green", label="ARI (right)")
         twin.set_ylim(0, 1.02)
         twin.set_ylabel("purity / ARI vs true classes")
-        lines = ax.get_lines()[:1] + twin.get_lines()
-        ax.legend(lines, [ln.get_label() for ln in lines], loc="center right", fontsize=8)
-        ax.set_title(f"Fig. 11: {label} (elbow {r['elbow']:.0f})", fontsize=10)
+        ax.set_title(f"Fig. 11: {label} embeddings (elbow n_c = {r['elbow']:.0f})", fontsize=10)
         ax.grid(alpha=0.3)
-    fig.tight_layout()
+    lines = axes[0][0].get_lines() + twin.get_lines()
+    fig.legend(lines, [ln.get_label() for ln in lines], loc="lower center", ncol=len(lines), fontsize=8,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     png = _save_png(fig, out_dir / f"{name}.png")
 
     claim = ("The inertia keeps decreasing as n_c grows while grounding performance peaks at n_c = 32: "
@@ -403,17 +414,20 @@ def fig12(data_dir: Path, out_dir: Path, embedders: PhraseEmbedder | Mapping[str
             ax.fill_between(centres, d["density"], step="mid", alpha=0.35, color=color)
             ax.step(centres, d["density"], where="mid", color=color, lw=1,
                     label=f"{kind}-class pairs (mean {d['mean']:.2f})")
-        top = ax.get_ylim()[1]
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.08)
         for t in taus:
             ax.axvline(t, color="black", ls="--", lw=0.8)
-            ax.text(t, top * 0.97, f" τ={t}\n diff≥τ {r['different']['at_or_above'][str(t)]:.1%}\n"
-                                   f" same≥τ {r['same']['at_or_above'][str(t)]:.0%}",
-                    fontsize=6.5, va="top", ha="left")
+            ax.text(t, 0.995, f" τ={t}", transform=ax.get_xaxis_transform(), fontsize=7, va="top", ha="left")
+        shares = "\n".join(["  τ   diff≥τ  same≥τ"] + [
+            f"{t:4}  {r['different']['at_or_above'][str(t)]:6.1%}  {r['same']['at_or_above'][str(t)]:5.0%}"
+            for t in taus])
+        ax.text(0.015, 0.74, shares, transform=ax.transAxes, family="monospace", fontsize=7, va="top",
+                bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "lightgrey"})
         ax.set_xlim(-0.5, 1.0)
         ax.set_xlabel("cosine similarity of a phrase pair")
         ax.set_ylabel(f"normalised density ({weighting}-weighted)")
         ax.set_title(f"Fig. 12: {label} phrase embeddings", fontsize=10)
-        ax.legend(loc="center left", fontsize=7)
+        ax.legend(loc="upper left", fontsize=7)
     fig.tight_layout()
     png = _save_png(fig, out_dir / f"{name}.png")
 
@@ -539,7 +553,8 @@ def fig13(data_dir: Path, out_dir: Path, embedders: PhraseEmbedder | Mapping[str
     why = "; ".join(f"{label}: from tau {min(taus)} to {max(taus)} the negatives per clip span "
                     f"{lo['distinct_classes_per_clip']:.1f} -> {hi['distinct_classes_per_clip']:.1f} classes and the "
                     f"false-negative rate goes {lo['false_negative_rate']:.1%} -> {hi['false_negative_rate']:.1%} "
-                    f"(one draw per training clip)" for label, _, lo, hi in verdicts) + "."
+                    f"(one draw per training clip)" for label, _, lo, hi in verdicts) + \
+        "; whether diversity matters more than label accuracy needs trained models."
     body = "\n".join(lines)
     markdown = (f"**Fig. 13 (negatives per tau).** The negatives similarity-based sampling (Alg. 1) draws for one "
                 f"training clip under each tau.\n\n{body}\n\n*Paper:* {claim} *Here:* {_verdict(holds)}: {why}")
@@ -597,8 +612,9 @@ def make_figures(data_dir: Path, out_dir: Path, embedders: Mapping[str, PhraseEm
                         ("fig11", lambda: fig11(data_dir, out_dir, embedders, n_clusters, seed=seed)),
                         ("fig12", lambda: fig12(data_dir, out_dir, embedders, taus)),
                         ("fig13", lambda: fig13(data_dir, out_dir, embedders, taus, seed=seed))):
-        say(f"[figures] {label}")
+        start = time.perf_counter()
         figures.append(make())
+        say(f"[figures] {label}: {time.perf_counter() - start:.1f} s")
     write_index(figures, out_dir)
     return figures
 
