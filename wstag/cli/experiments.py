@@ -16,7 +16,7 @@ app = typer.Typer(help="Reproduce the paper's tables: resumable runs, one JSON p
 
 def _run(names: list[str], data: Path, out: Path, seeds: int, epochs: Optional[int], device: str,
          work: Optional[Path], rows: Optional[str], override: List[str]) -> None:
-    from wstag.experiments.report import write_report
+    from wstag.experiments.report import draw_corpus_figure, write_report
     from wstag.experiments.runner import run_group
 
     if seeds < 1:
@@ -30,6 +30,11 @@ def _run(names: list[str], data: Path, out: Path, seeds: int, epochs: Optional[i
         chosen = [r for r in chosen if r.key in wanted]
     def report():
         return write_report(list(GROUPS.values()), out)
+
+    for name in names:  # cheap: the corpus and the phrase embeddings, no training
+        if GROUPS[name].corpus_figure:
+            log(f"[{name}] drawing {GROUPS[name].corpus_figure} from the corpus")
+            draw_corpus_figure(GROUPS[name], data, out, clap_folder=(work or out / "runs") / "seed0" / "clap" / "model")
 
     run_group(chosen, data, out, range(seeds), epochs, device, work, override, log=log, progress=progress,
               after_row=report)

@@ -317,6 +317,9 @@ class Group:
     conclusions: Callable[[Mapping[str, list[dict]]], list[str]]
     note: str = ""
     xlabel: str | None = None  # a figure group: PSDS short against each row's x, one line per series
+    #: a figure made from the corpus and phrase embeddings alone (``figures.py``: fig4, fig11,
+    #: fig12, fig13), drawn before the rows as ``figures/{name}_corpus.png``
+    corpus_figure: str | None = None
 
 
 GROUPS = {
@@ -347,7 +350,16 @@ GROUPS = {
                    note="The CLAP trained on the training captions (the paper's choice) against Sentence-BERT "
                         "(all-MiniLM-L6-v2 here, the paper used RoBERTa-large)."),
     "fig11": Group("fig11", "Fig. 11: cluster number n_c", FIG11, fig11_conclusions, xlabel="cluster number n_c",
-                   note="Clustering-based sampling (k-means) with 8, 16, 32 and 64 clusters."),
+                   note="Clustering-based sampling (k-means) with 8, 16, 32 and 64 clusters; the k-means "
+                        "inertia (and the clusters' agreement with the true classes) of the phrase embeddings "
+                        "beside it.", corpus_figure="fig11"),
     "fig12": Group("fig12", "Fig. 12: similarity threshold tau", FIG12, fig12_conclusions,
-                   xlabel="similarity threshold tau", note="Similarity-based sampling with tau from 0 to 0.9."),
+                   xlabel="similarity threshold tau", corpus_figure="fig12",
+                   note="Similarity-based sampling with tau from 0 to 0.9; the density of phrase-pair "
+                        "similarities beside it."),
+    "fig4": Group("fig4", "Fig. 4: phrases per sound class", (), lambda results: [], corpus_figure="fig4",
+                  note="The training split's phrase occurrences per sound class (the corpus knows each "
+                       "phrase's class)."),
+    "fig13": Group("fig13", "Fig. 13: negatives drawn under each tau", (), lambda results: [],
+                   corpus_figure="fig13", note="Alg. 1's negatives for one training clip, n = 16, per tau."),
 }

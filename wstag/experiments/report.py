@@ -136,11 +136,15 @@ def group_section(group, results: Mapping[str, list[dict]], out: Path) -> str:
     conclusions = "\n".join(f"- {line}" for line in group.conclusions(results))
     plot = plot_group(group, results, out / "figures" / f"{group.name}.png") if group.xlabel else None
     image = f"![{group.title}](figures/{group.name}.png)\n" if plot else ""
+    corpus = corpus_figure_text(group, out)
+    if not group.rows:
+        return f"## {group.title}\n\n{group.note}\n\n{corpus}\n"
     return f"""## {group.title}
 
 {group.note}
 
 {image}
+{corpus}
 Ours (mean ± standard deviation over seeds) / the paper's published figure, in percent.
 
 {figures_table(group.rows, results)}
@@ -156,6 +160,39 @@ What the paper concludes, measured here:
 """
 
 
+def corpus_figure_text(group, out: Path) -> str:
+    """The group's corpus figure as written by ``draw_corpus_figure`` (empty if it was not drawn)."""
+    path = Path(out) / "figures" / f"{group.corpus_figure}_corpus.md"
+    return path.read_text() if group.corpus_figure and path.is_file() else ""
+
+
+def draw_corpus_figure(group, data: Path, out: Path, clap_folder: Path | None = None) -> Path | None:
+    """Draw the group's corpus figure (Figs. 4, 11, 12, 13) into ``OUT/figures`` with its paragraph.
+
+    Sentence-BERT embeds the phrases, and the CLAP too when ``clap_folder`` holds one.
+    """
+    if not group.corpus_figure:
+        return None
+    from wstag.experiments import figures
+    from wstag.text.sbert import sbert_embedder
+
+    folder = Path(out) / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{group.corpus_figure}_corpus"
+    clap = clap_folder if clap_folder is not None and Path(clap_folder).is_dir() else None
+    if group.corpus_figure == "fig4":
+        figure = figures.fig4(data, folder, name=name)
+    else:
+        make = getattr(figures, group.corpus_figure)
+        figure = make(data, folder, {"sbert": sbert_embedder()}, clap_folder=clap, name=name)
+    image = f"![{figure.name}](figures/{figure.png.name})\n\n" if figure.png is not None else ""
+    text = f"{image}{figure.markdown}\n\nNumbers: `figures/{figure.json.name}`\n"
+    path = folder / f"{name}.md"
+    with atomic_open(path) as fh:
+        fh.write(text)
+    return path
+
+
 def write_report(groups: Sequence, out: Path, seeds: Sequence[int] | None = None) -> Path:
     """Write ``OUT/REPORT.md``: a section per group (``groups.Group``) with results in ``OUT/rows``.
 
@@ -169,7 +206,7 @@ def write_report(groups: Sequence, out: Path, seeds: Sequence[int] | None = None
     sections, everything = [], {}
     for group in groups:
         results = run.results(group.rows, seeds)
-        if any(results.values()):
+        if any(results.values()) or corpus_figure_text(group, Path(out)):
             sections.append(group_section(group, results, Path(out)))
             everything.update(results)
     text = "\n".join([

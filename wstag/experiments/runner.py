@@ -176,6 +176,8 @@ def run_group(
         if r.teacher and r.teacher not in keys[:i] and any(group.read_teacher(r, s) is None for s in seeds):
             raise ConfigError(f"row {r.key} needs its teacher row {r.teacher}: run it first (or with it)")
 
+    if not todo:  # a figure drawn from the corpus alone
+        return {}
     pending = [(r, s) for r, s in todo if not _is_current(group, r, s, device, epochs, extra)]
     per_epoch = _seconds_per_epoch(group, rows, seeds) or DEFAULT_EPOCH_SECONDS[device]
     say(f"{len(todo) - len(pending)} of {len(todo)} row-seeds done; {len(pending)} to run, "
