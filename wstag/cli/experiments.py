@@ -16,7 +16,7 @@ app = typer.Typer(help="Reproduce the paper's tables: resumable runs, one JSON p
 
 def _run(names: list[str], data: Path, out: Path, seeds: int, epochs: Optional[int], device: str,
          work: Optional[Path], rows: Optional[str], override: List[str]) -> None:
-    from wstag.experiments.report import draw_corpus_figure, write_report
+    from wstag.experiments.report import draw_corpus_figure, draw_model_figure, write_report
     from wstag.experiments.runner import run_group
 
     if seeds < 1:
@@ -38,6 +38,9 @@ def _run(names: list[str], data: Path, out: Path, seeds: int, epochs: Optional[i
 
     run_group(chosen, data, out, range(seeds), epochs, device, work, override, log=log, progress=progress,
               after_row=report)
+    for name in names:
+        if GROUPS[name].model_figure and draw_model_figure(GROUPS[name], data, out) is not None:
+            log(f"[{name}] drew {GROUPS[name].model_figure} from the seed-0 models")
     report = report()
     typer.echo(report.read_text())
     typer.echo(f"report: {report}")

@@ -152,6 +152,17 @@ FIG12 = tuple(
              f"sampling.threshold={tau}", x=tau)
     for tau in (0.0, 0.3, 0.5, 0.7, 0.9)
 )
+# Fig. 14 compares the baseline, the best WSTAG system (clustering + self-supervision, with
+# its teacher) and SSTAG on one pair: labels as the figure's legend.
+FIG14 = (
+    Row("sentence_amean_tmean", "baseline WSTAG (A-Mean + T-Mean)", SENTENCE),
+    Row("phrase_clustering", "clustering-based sampling (the teacher)", PHRASE),
+    Row("phrase_clustering_self", "proposed WSTAG (clustering + self-supervision)", PHRASE,
+        teacher="phrase_clustering"),
+    Row("sstag_all", "SSTAG", STRONG),
+)
+FIG14_MODELS = ("sentence_amean_tmean", "phrase_clustering_self", "sstag_all")
+
 # Issue 11's question, why advanced sampling lost to random here: n for similarity sampling
 # and Alg. 2's cluster draw (tau and the embeddings are Figs. 12 and 10).
 SAMPLING_STUDY = (
@@ -320,6 +331,8 @@ class Group:
     #: a figure made from the corpus and phrase embeddings alone (``figures.py``: fig4, fig11,
     #: fig12, fig13), drawn before the rows as ``figures/{name}_corpus.png``
     corpus_figure: str | None = None
+    #: a figure drawn from the group's trained models (seed 0) after its rows: ``figures/{name}_models.png``
+    model_figure: str | None = None
 
 
 GROUPS = {
@@ -360,6 +373,13 @@ GROUPS = {
     "fig4": Group("fig4", "Fig. 4: phrases per sound class", (), lambda results: [], corpus_figure="fig4",
                   note="The training split's phrase occurrences per sound class (the corpus knows each "
                        "phrase's class)."),
+    "fig14": Group("fig14", "Fig. 14: one short test pair, baseline vs best WSTAG vs SSTAG", FIG14,
+                   lambda results: [], model_figure="fig14",
+                   note="The short-duration test pair drawn with seed 0, each system's frame probability "
+                        "(seed 0 models) over the spectrogram; the reference segments shaded."),
     "fig13": Group("fig13", "Fig. 13: negatives drawn under each tau", (), lambda results: [],
                    corpus_figure="fig13", note="Alg. 1's negatives for one training clip, n = 16, per tau."),
 }
+#: The report's order: the paper's tables, then its figures, then this project's own study.
+GROUPS = {k: GROUPS[k] for k in ("table2", "table3", "table4", "table6", "fig4", "fig7", "fig8", "fig9", "fig10",
+                                 "fig11", "fig12", "fig13", "fig14", "sampling")}
