@@ -533,6 +533,7 @@ def format_diagnosis(d: dict) -> str:
     for r in d["samplers"]:
         name = r["sampler"] + (f" {r['embeddings']}" if r["embeddings"] else "")
         name += f" tau {r['tau']}" if "tau" in r else ""
+        name += f" {r['draw']} draw" if "draw" in r else ""
         p = r.get("probe", {})
         clip_p, epoch_p = p.get("clip_split", {}), p.get("epoch_split", {})
         lines.append(
@@ -551,6 +552,7 @@ def format_diagnosis(d: dict) -> str:
             continue
         name = r["sampler"] + (f" {r['embeddings']}" if r["embeddings"] else "")
         name += f" tau {r['tau']}" if "tau" in r else ""
+        name += f" {r['draw']} draw" if "draw" in r else ""
         top = ", ".join(f"{o['positive_class']} -/-> {o['negative_class']} ({o['eligible_clips']} clips"
                         + (f"; random drew {o['random_draws']}" if "random_draws" in o else "") + ")"
                         for o in r["over_exclusion_top"][:6])
