@@ -119,3 +119,93 @@ def parse(caption: str) -> None:
 
     for p in extract_phrases(caption):
         typer.echo(json.dumps({"phrase": p.text, "start_index": p.start_index, "end_index": p.end_index}))
+
+
+_NAMING_HELP = (
+    "Audio files are found recursively under AUDIO_DIR by name, with the extension .wav, .flac, .ogg or .mp3: "
+    "the label file's own name (AudioGrounding v1 <youtube_id>_<start>_<end>.wav, v2 Y<youtube_id>.wav), "
+    "<audiocap_id> (audiocaps-download), [Y]<youtube_id>_<start>_<end> and [Y]<youtube_id>_<start> with the "
+    "start in seconds (30, 30.0, 30.000) or milliseconds (30000), then Y<youtube_id> (AudioSet) and <youtube_id> "
+    "(only for videos captioned at one start time). Files are linked, not re-encoded. Missing, unsupported "
+    "(.m4a, .webm, ...), ambiguous and unreadable audio is counted in OUT/import_report.json and listed in "
+    "OUT/missing.txt; more than --max-missing of a source stops the import."
+)
+
+
+def _print_import(res) -> None:
+    typer.echo(f"corpus {res.path} (imported from {res.source}"
+               + (f", seed {res.seed}" if res.seed is not None else "") + ")")
+    typer.echo(f"content hash {res.content_hash}")
+    cols = ("entries", "imported", "missing", "unsupported", "ambiguous", "unreadable")
+    width = max(len(s) for s in res.counts) + 2
+    typer.echo("source".ljust(width) + "  ".join(cols))
+    for source, c in res.counts.items():
+        typer.echo(source.ljust(width) + "  ".join(str(c[k]).rjust(len(k)) for k in cols))
+    keys = ("clips", "audio_files", "hours", "weak_phrases", "strong_phrases", "short_share")
+    typer.echo("split  " + "  ".join(keys))
+    for split, s in res.stats.items():
+        typer.echo(f"{split:6s} " + "  ".join(("-" if s[k] is None else str(s[k])).rjust(len(k)) for k in keys))
+    problems = sum(c["entries"] - c["imported"] for c in res.counts.values())
+    typer.echo(f"report {res.path / 'import_report.json'}; {problems} captions without readable audio "
+               f"listed in {res.path / 'missing.txt'}")
+
+
+@app.command("import-audiocaps", short_help="Import downloaded AudioCaps (+ the AudioGrounding test set) as a corpus.",
+             help="Import AudioCaps captions and downloaded audio as a corpus (paper V-A). "
+             + _NAMING_HELP)
+@handle_errors
+def import_audiocaps_cmd(
+    captions: Path = typer.Argument(..., help="Folder with the AudioCaps train.csv, val.csv, test.csv (or one CSV)."),
+    audio_dir: Path = typer.Argument(..., help="Folder with the downloaded AudioCaps audio (searched recursively)."),
+    out: Path = typer.Option(..., help="Output folder of the corpus."),
+    grounding: Path = typer.Option(..., help="AudioGrounding test labels (v1 or v2 file, or a folder with test.json): "
+                                             "the test split, its videos removed from train and val."),
+    grounding_audio: Optional[Path] = typer.Option(None, help="Another folder to search for the test clips' audio."),
+    val_size: int = typer.Option(1000, help="Captions held out for validation (whole videos; the paper: 1,000)."),
+    seed: int = typer.Option(0, help="Seed of the train/validation re-split: same inputs and seed, identical labels."),
+    max_missing: float = typer.Option(0.2, help="Stop if more than this share of a source has no readable audio."),
+    copy: bool = typer.Option(False, "--copy", help="Hard-link the audio (a copy across file systems), not symlinks."),
+    workers: int = typer.Option(0, help="Processes decoding the audio to check it (0: every core)."),
+    force: bool = typer.Option(False, help="Overwrite an existing corpus in --out."),
+) -> None:
+    """Import AudioCaps with the AudioGrounding test set as the test split.
+
+    The AudioCaps train, val and test captions are merged, every caption of a video in the
+    AudioGrounding test set is removed, and the rest re-split into train and --val-size
+    validation captions by whole videos (seeded). See wstag.data.importing for the naming
+    conventions matched.
+    """
+    from wstag.data.importing import import_audiocaps
+
+    check_out_folder(out)
+    with step("import"):
+        res = import_audiocaps(captions, audio_dir, out, grounding, grounding_audio=grounding_audio,
+                               val_size=val_size, seed=seed, max_missing=max_missing, copy=copy,
+                               workers=workers, force=force, progress=progress, log=log)
+    _print_import(res)
+
+
+@app.command("import-audiogrounding", short_help="Import AudioGrounding (v1 or v2) and its audio as a corpus.",
+             help="Import AudioGrounding labels (v1 or v2) and their audio as a corpus, "
+             "keeping its train/val/test split and every segment. " + _NAMING_HELP)
+@handle_errors
+def import_audiogrounding_cmd(
+    labels: Path = typer.Argument(..., help="Folder with the AudioGrounding train.json, val.json, test.json "
+                                            "(each v1 or v2)."),
+    audio_dir: Path = typer.Argument(..., help="Folder with the clips' audio (searched recursively)."),
+    out: Path = typer.Option(..., help="Output folder of the corpus."),
+    weak_phrases: str = typer.Option("parser", help="weak.json phrases: parser (as `data build`) or human "
+                                                    "(the annotated phrases, segments removed)."),
+    max_missing: float = typer.Option(0.2, help="Stop if more than this share of a split has no readable audio."),
+    copy: bool = typer.Option(False, "--copy", help="Hard-link the audio (a copy across file systems), not symlinks."),
+    workers: int = typer.Option(0, help="Processes decoding the audio to check it (0: every core)."),
+    force: bool = typer.Option(False, help="Overwrite an existing corpus in --out."),
+) -> None:
+    """Import AudioGrounding with its own split; every split keeps its segments (SSTAG, evaluation)."""
+    from wstag.data.importing import import_audiogrounding
+
+    check_out_folder(out)
+    with step("import"):
+        res = import_audiogrounding(labels, audio_dir, out, weak_phrases=weak_phrases, max_missing=max_missing,
+                                    copy=copy, workers=workers, force=force, progress=progress, log=log)
+    _print_import(res)
