@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from wstag.cli import data, experiments, model
+from wstag.cli import data, experiments, index, model
 from wstag.logs import quiet_terminal
 
 app = typer.Typer(help="Weakly-supervised text-to-audio grounding.", no_args_is_help=True)
@@ -19,11 +19,13 @@ def _entry() -> None:
 
 app.add_typer(data.app, name="data")
 app.add_typer(experiments.app, name="experiments")
+app.add_typer(index.app, name="index")
 app.command()(model.train)
 app.command()(model.evaluate)
 app.command()(model.ground)
 app.command()(model.demo)
 app.command()(model.table)
+app.command()(index.search)
 
 
 @app.command()
