@@ -8,50 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.sampling.fake_embeddings import AXIS, CLASS_OF, WORDINGS, fake_embed, write_corpus  # noqa: F401
 from wstag.sampling import diagnostics as D
 from wstag.sampling.random_sampler import RandomNegativeSampler
 
 # class -> two wordings; the fake embedder puts a class's wordings close together
-WORDINGS = {
-    "dog": ("a dog barks", "dogs bark"),
-    "car": ("a car passes", "cars pass by"),
-    "rain": ("rain falls", "heavy rain"),
-    "bird": ("a bird sings", "birds chirp"),
-    "bell": ("a bell rings", "bells ring"),
-}
-CLASS_OF = {w: c for c, ws in WORDINGS.items() for w in ws}
-AXIS = {c: i for i, c in enumerate(WORDINGS)}
 
 
-def fake_embed(texts):
-    """Unit vectors: class axis plus a small wording offset (same class cos 0.98, other classes ~0)."""
-    out = np.zeros((len(texts), len(AXIS) + 1))
-    for row, t in zip(out, texts):
-        row[AXIS[CLASS_OF[t]]] = 1.0
-        row[-1] = 0.2 if WORDINGS[CLASS_OF[t]][0] == t else -0.2
-    return out / np.linalg.norm(out, axis=1, keepdims=True)
-
-
-def write_corpus(folder: Path, clips: list[tuple[list[str], list[str]]]) -> Path:
-    """A benchmark-style train split: (phrases, classes_present) per clip; caption = phrases joined by 'and'."""
-    weak, labels = [], []
-    for i, (phrases, present) in enumerate(clips):
-        tokens, spans = [], []
-        for j, p in enumerate(phrases):
-            if j:
-                tokens.append("and")
-            start = len(tokens)
-            tokens += p.split()
-            spans.append((start, len(tokens) - 1))
-        caption = " ".join(tokens)
-        entry = {"audio_id": f"c{i}.wav", "caption": caption, "tokens": caption,
-                 "phrases": [{"phrase": p, "start_index": s, "end_index": e} for p, (s, e) in zip(phrases, spans)]}
-        weak.append(entry)
-        labels.append({**entry, "phrase_classes": [CLASS_OF[p] for p in phrases], "classes_present": present})
-    (folder / "train").mkdir(parents=True, exist_ok=True)
-    (folder / "train" / "weak.json").write_text(json.dumps(weak))
-    (folder / "train" / "labels.json").write_text(json.dumps(labels))
-    return folder
 
 
 # --------------------------------------------------------------------------- 1. embedding quality

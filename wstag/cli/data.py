@@ -65,17 +65,10 @@ def build(
 
 
 def check_out_folder(out: Path) -> None:
-    """Refuse an --out that is a file, or lies under one: building would end in a traceback
-    after minutes of fetching, and --force must never delete a user's file."""
-    from wstag.errors import ConfigError
+    """Refuse an --out that is a file, or lies under one, before fetching anything."""
+    from wstag.data.atomic import check_output_folder
 
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out}: --out is a file, not a folder; choose another --out")
-    parent = out.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if parent.exists() and not parent.is_dir():
-        raise ConfigError(f"{out}: cannot make the corpus folder there, {parent} is a file; choose another --out")
+    check_output_folder(out)
 
 
 def print_corpus(info) -> None:

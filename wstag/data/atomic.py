@@ -36,3 +36,17 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[
         raise ValueError(f"atomic_open is for writing; got mode {mode!r}")
     with atomic_path(path) as tmp, open(tmp, mode, **kwargs) as fh:
         yield fh
+
+
+def check_output_folder(out: Path) -> None:
+    """Refuse (ConfigError) an output folder that is a file or lies under one: writing
+    would fail only after minutes of work, and a --force must never delete a user's file."""
+    from wstag.errors import ConfigError
+
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out}: --out is a file, not a folder; choose another --out")
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if parent.exists() and not parent.is_dir():
+        raise ConfigError(f"{out}: cannot make the corpus folder there, {parent} is a file; choose another --out")

@@ -68,7 +68,7 @@ from typing import Callable, Iterable, Literal, Sequence
 import numpy as np
 
 from wstag.audio.io import audio_info, load_audio
-from wstag.data.atomic import atomic_open
+from wstag.data.atomic import atomic_open, check_output_folder
 from wstag.data.audiocaps import CaptionRow, read_captions_csv, write_captions_csv
 from wstag.data.audiogrounding import clip_from_v2, load_json, read_v1, write_v2
 from wstag.data.records import SEGMENT_TOLERANCE_S, Clip, Phrase, Segment
@@ -472,13 +472,7 @@ def _is_report_only(folder: Path) -> bool:
 
 def check_import_out(out: Path, force: bool) -> bool:
     """Refuse an --out that cannot take the corpus; True if a failed import may write its report there."""
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out}: --out is a file, not a folder; choose another --out")
-    parent = out.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if parent.exists() and not parent.is_dir():
-        raise ConfigError(f"{out}: cannot make the corpus folder there, {parent} is a file; choose another --out")
+    check_output_folder(out)
     if not out.exists():
         return True
     if (out / COMPLETE_MARKER).is_file():
