@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import List, Optional
 
@@ -28,8 +29,14 @@ def _run(names: list[str], data: Path, out: Path, seeds: int, epochs: Optional[i
         if unknown:
             raise typer.BadParameter(f"unknown rows {unknown}; {', '.join(names)} has {[r.key for r in chosen]}")
         chosen = [r for r in chosen if r.key in wanted]
+    groups_file = out / "groups.json"  # the groups run into OUT: the report's sections
+    ran = json.loads(groups_file.read_text()) if groups_file.is_file() else []
+    ran = [g for g in GROUPS if g in {*ran, *names}]
+    out.mkdir(parents=True, exist_ok=True)
+    groups_file.write_text(json.dumps(ran))
+
     def report():
-        return write_report(list(GROUPS.values()), out)
+        return write_report([GROUPS[g] for g in ran], out)
 
     for name in names:  # cheap: the corpus and the phrase embeddings, no training
         if GROUPS[name].corpus_figure:

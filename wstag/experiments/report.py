@@ -139,12 +139,12 @@ def group_section(group, results: Mapping[str, list[dict]], out: Path) -> str:
     corpus = corpus_figure_text(group, out)
     if not group.rows:
         return f"## {group.title}\n\n{group.note}\n\n{corpus}\n"
+    figures = "\n".join(part for part in (image, corpus) if part)
     return f"""## {group.title}
 
 {group.note}
 
-{image}
-{corpus}
+{figures}
 Ours (mean ± standard deviation over seeds) / the paper's published figure, in percent.
 
 {figures_table(group.rows, results)}
