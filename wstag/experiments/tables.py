@@ -1,4 +1,7 @@
-"""Run rows of the paper's tables (one config each) on one corpus and tabulate them.
+"""`wstag table`: run any list of configs on one corpus and tabulate them (ad hoc).
+
+The paper's tables and figures, with seeds, budgets and the published figures, are
+``wstag.experiments.groups`` (`wstag experiments GROUP`); this is for quick comparisons.
 
 Each row trains a model (resuming an interrupted run) and evaluates it on the test
 split; the table lists PSDS and Th-AUC (whole and short), the controls and the
@@ -17,13 +20,6 @@ from wstag.experiments.evaluate import evaluate_model
 from wstag.training.config import load_experiment
 from wstag.training.run import train
 
-#: the rows of each table, as config file names under configs/
-TABLES = {
-    "III": ["sentence_amean_tmean", "sentence_amax_tmean", "sentence_alinear_softmax_tmean", "sentence_aexp_softmax_tmean"],
-    "IV": ["sentence_amax_tmean", "sentence_amax_tsum"],
-    "sstag": ["sstag_all", "sstag_tenth"],
-    "II": ["sentence_amean_tmean", "sentence_amax_tmean", "phrase_random", "sstag_tenth"],
-}
 COLUMNS = ("psds_whole", "th_auc_whole", "psds_short", "th_auc_short", "psds_whole_wrong_query", "specificity")
 
 
