@@ -93,10 +93,6 @@ def budget_overrides(config: "ExperimentConfig", device: str, epochs: int) -> li
     return out
 
 
-def uses_clap(config: "ExperimentConfig") -> bool:
-    return config.sampling.needs_embeddings and config.sampling.embeddings == "clap" and not config.clap.pretrained
-
-
 def corpus_hash(data_dir: Path) -> str | None:
     info = Path(data_dir) / "corpus.json"
     return json.loads(info.read_text()).get("content_hash") if info.is_file() else None
@@ -140,7 +136,7 @@ def row_config(row: Row, seed: int, device: str, epochs: int, group: GroupRun,
             raise ConfigError(f"row {row.key}: its teacher row {row.teacher} (seed {seed}) has not finished")
         overrides.append(f"training.teacher={teacher['model_dir']}")
     config = load_experiment(row.config_path, overrides)
-    if not uses_clap(config):
+    if not config.sampling.needs_clap or config.clap.pretrained:  # no CLAP, or one of the user's
         return config, None
     clap_dir = group.work / f"seed{seed}" / "clap"
     return load_experiment(row.config_path, [*overrides, f"clap.pretrained={clap_dir / 'model'}"]), clap_dir
