@@ -661,10 +661,8 @@ def fig14(data_dir: Path, out_dir: Path, models: Mapping[str, Path], seed: int =
 
     ``models`` maps a label (baseline WSTAG, our best WSTAG, SSTAG) to a model folder.
     """
-    import torch
-
-    from wstag.audio.io import load_audio
     from wstag.inference.grounder import Grounder
+    from wstag.inference.plot import draw_logmel
 
     audio_id, phrase, reference = short_test_pair(data_dir, seed)
     audio_path = Path(data_dir) / "test" / "audio" / audio_id
@@ -674,13 +672,8 @@ def fig14(data_dir: Path, out_dir: Path, models: Mapping[str, Path], seed: int =
         front_end = front_end or grounder.front_end
         scores = grounder.scores(audio_path, [phrase])
         curves[label] = (scores.times + front_end.grid.output_hop_s / 2, scores.probabilities[:, 0])
-    audio = load_audio(audio_path, front_end.sample_rate)
-    with torch.no_grad():
-        mel = front_end.logmel()(torch.from_numpy(audio)[None])[0].numpy()
-    duration = len(audio) / front_end.sample_rate
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 4.6), sharex=True, gridspec_kw={"height_ratios": [1.4, 1]})
-    top.imshow(mel.T, origin="lower", aspect="auto", cmap="magma", extent=(0, duration, 0, mel.shape[1]))
-    top.set_ylabel("mel bin")
+    duration = draw_logmel(top, audio_path, front_end)
     top.set_title(f'{audio_id}: "{phrase}"', fontsize=10)
     for onset, offset in reference:
         bottom.axvspan(onset, offset, color="0.85", label="reference" if onset == reference[0][0] else None)

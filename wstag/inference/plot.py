@@ -22,6 +22,17 @@ from wstag.inference.results import Detections  # noqa: E402
 MAX_SPECTROGRAM_SECONDS = 600.0
 
 
+def draw_logmel(ax, audio_path: str | Path, front_end: FrontEnd) -> float:
+    """Draw the recording's log-mel (the model's own front end) on ``ax``; its duration in seconds."""
+    audio = load_audio(audio_path, front_end.sample_rate)
+    with torch.no_grad():
+        mel = front_end.logmel()(torch.from_numpy(audio)[None])[0].numpy()  # (T, n_mels)
+    duration = len(audio) / front_end.sample_rate
+    ax.imshow(mel.T, origin="lower", aspect="auto", cmap="magma", extent=(0, duration, 0, mel.shape[1]))
+    ax.set_ylabel("mel bin")
+    return duration
+
+
 def plot_grounding(
     audio_path: str | Path,
     results: Detections,
@@ -47,13 +58,8 @@ def plot_grounding(
                              gridspec_kw={"height_ratios": [2.2] + [1] * n})
     duration = len(scores.times) * grid.output_hop_s
     ax = axes[0]
-    audio = load_audio(audio_path, grid.sample_rate) if duration <= MAX_SPECTROGRAM_SECONDS else None
-    if audio is not None:
-        with torch.no_grad():
-            mel = front_end.logmel()(torch.from_numpy(audio)[None])[0].numpy()  # (T, n_mels)
-        ax.imshow(mel.T, origin="lower", aspect="auto", cmap="magma",
-                  extent=(0, len(audio) / grid.sample_rate, 0, mel.shape[1]))
-        ax.set_ylabel("mel bin")
+    if duration <= MAX_SPECTROGRAM_SECONDS:
+        draw_logmel(ax, audio_path, front_end)
     else:
         ax.text(0.5, 0.5, "recording too long for a spectrogram", ha="center", transform=ax.transAxes)
     ax.set_title(title or Path(audio_path).name)
