@@ -6,6 +6,8 @@ cache made with another front end is rebuilt by ``build_feature_cache``, opening
 for a front end it was not made with is refused, and a half-written cache never
 replaces a complete one. Only the fields that decide the log-mel values
 (``FEATURE_FIELDS``) are compared: the model's time downsampling does not change them.
+Building is :func:`wstag.data.packing.pack_features` (parallel, resumable, each
+recording once); the layout is the same for caches made before it.
 """
 
 from __future__ import annotations
@@ -19,14 +21,13 @@ import numpy as np
 import torch
 
 from wstag.audio.frontend import DEFAULT_FRONT_END, FEATURE_FIELDS, FrontEnd
-from wstag.audio.io import load_audio
-from wstag.data.atomic import atomic_path
 from wstag.errors import AudioError, ConfigError
 
 CACHE_NAME = "features.h5"
+GROUP = "logmel"  # one float16 (T, n_mels) dataset per audio id (a hard link where ids share a recording)
 
 
-def _stored_front_end(h5: h5py.File) -> FrontEnd | None:
+def stored_front_end(h5: h5py.File) -> FrontEnd | None:
     """The front end a cache file was made with; None if it records none (or an unreadable one)."""
     tag = h5.attrs.get("front_end")
     try:  # caches before time_downsample was recorded lack it: from_dict takes the default
@@ -35,7 +36,7 @@ def _stored_front_end(h5: h5py.File) -> FrontEnd | None:
         return None
 
 
-def _difference(stored: FrontEnd | None, expected: FrontEnd) -> str:
+def feature_difference(stored: FrontEnd | None, expected: FrontEnd) -> str:
     """What differs (cache vs expected), in one line; "" when the features match."""
     if stored is None:
         return "it records no front end"
@@ -47,8 +48,8 @@ def cache_is_current(path: Path, audio_ids: Sequence[str], front_end: FrontEnd =
         return False
     try:
         with h5py.File(path, "r") as h5:
-            return (not _difference(_stored_front_end(h5), front_end)
-                    and set(audio_ids) <= set(h5["logmel"].keys()))
+            return (not feature_difference(stored_front_end(h5), front_end)
+                    and set(audio_ids) <= set(h5[GROUP].keys()))
     except (OSError, KeyError):
         return False
 
@@ -57,31 +58,27 @@ def build_feature_cache(
     audio_dir: Path,
     audio_ids: Sequence[str],
     out: Path,
-    batch_size: int = 32,
     progress: Callable[..., Iterable] | None = None,
     front_end: FrontEnd = DEFAULT_FRONT_END,
+    *,
+    workers: int | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> Path:
-    """Compute ``front_end``'s log-mels of ``audio_ids`` (files in ``audio_dir``) into ``out`` unless current."""
-    out = Path(out)
-    if cache_is_current(out, audio_ids, front_end):
-        return out
-    wrap = progress or (lambda it, **kw: it)
-    logmel = front_end.logmel().eval()
-    batches = [audio_ids[i: i + batch_size] for i in range(0, len(audio_ids), batch_size)]
-    with atomic_path(out) as tmp, h5py.File(tmp, "w") as h5, torch.inference_mode():
-        h5.attrs["front_end"] = front_end.tag()
-        group = h5.create_group("logmel")
-        for batch in wrap(batches, total=len(batches), desc="caching log-mel features"):
-            waves = [load_audio(Path(audio_dir) / aid, front_end.sample_rate) for aid in batch]
-            n = max(len(w) for w in waves)
-            padded = torch.zeros(len(waves), n)
-            for i, w in enumerate(waves):
-                padded[i, : len(w)] = torch.from_numpy(w)
-            feats = logmel(padded).numpy()  # (B, T, n_mels)
-            for aid, w, f in zip(batch, waves, feats):
-                t = front_end.n_feature_frames(len(w))
-                group.create_dataset(aid, data=f[:t].astype(np.float16))
-    return out
+    """Compute ``front_end``'s log-mels of ``audio_ids`` (files in ``audio_dir``) into ``out`` unless current.
+
+    Every readable clip is packed; then AudioError names the clips whose audio could
+    not be read (callers that may drop clips use ``pack_features`` and its report).
+    """
+    from wstag.data.packing import pack_features
+
+    result = pack_features(audio_dir, audio_ids, out, front_end=front_end, workers=workers,
+                           progress=progress, log=log)
+    if result.unreadable:
+        names = ", ".join(list(result.unreadable)[:5]) + (" ..." if len(result.unreadable) > 5 else "")
+        first = next(iter(result.unreadable.values()))
+        raise AudioError(f"{out}: {len(result.unreadable)} clips have no features, their audio could not "
+                         f"be read ({names}; first: {first})")
+    return result.path
 
 
 class FeatureStore:
@@ -100,10 +97,10 @@ class FeatureStore:
         if front_end is not None:
             try:
                 with h5py.File(self.path, "r") as h5:
-                    stored = _stored_front_end(h5)
+                    stored = stored_front_end(h5)
             except OSError as exc:
                 raise AudioError(f"{self.path}: feature cache cannot be read ({exc})") from None
-            diff = _difference(stored, front_end)
+            diff = feature_difference(stored, front_end)
             if diff:
                 raise ConfigError(f"{self.path}: feature cache made with another front end ({diff}, "
                                   f"cache vs expected); delete it to rebuild")
@@ -113,7 +110,7 @@ class FeatureStore:
         if self._h5 is None:
             self._h5 = h5py.File(self.path, "r")
         try:
-            return self._h5["logmel"][audio_id][()].astype(np.float32)
+            return self._h5[GROUP][audio_id][()].astype(np.float32)
         except KeyError:
             raise AudioError(f"{self.path}: no features for {audio_id!r}") from None
 
