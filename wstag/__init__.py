@@ -5,7 +5,7 @@ Find when a sound described in plain language happens in a recording, with a mod
 trained on captioned clips only::
 
     from wstag import Grounder
-    grounder = Grounder.load("runs/demo/run-seed0/model")
+    grounder = Grounder.load("default")  # the shipped model, or a model folder
     for d in grounder.ground("my.wav", ["a dog barks"]):
         print(d.phrase, d.onset, d.offset, d.peak)
 

@@ -13,7 +13,7 @@ from tests.inference.tiny import make_model_dir, write_clip
 EXAMPLE = '''\
 from wstag import Grounder
 
-grounder = Grounder.load("runs/demo/run-seed0/model")  # a model folder; a GPU if there is one
+grounder = Grounder.load("default")  # the shipped model, or a model folder; a GPU if there is one
 recording = grounder.encode("my.wav")  # the audio encoder runs once; or encode(array, sample_rate=rate)
 for d in grounder.ground(recording, ["a dog barks", "a man speaks"], threshold=0.5, median=5):
     print(f"{d.phrase}: {d.onset:.2f}-{d.offset:.2f} s (peak {d.peak:.2f})")
@@ -42,7 +42,8 @@ def _model_that_hears_the_clip(folder: Path, wav: Path) -> Path:
 def test_the_readme_example_runs_verbatim(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_clip(tmp_path / "my.wav")
-    _model_that_hears_the_clip(tmp_path / "runs/demo/run-seed0/model", tmp_path / "my.wav")
+    # A folder named "default" in the working directory: an existing path wins over the shipped name.
+    _model_that_hears_the_clip(tmp_path / "default", tmp_path / "my.wav")
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(EXAMPLE, "README example", "exec"), {"__name__": "readme_example"})

@@ -19,7 +19,8 @@ FORMATS = ("table", "tsv")
 @handle_errors
 def build(
     audio_dir: Path = typer.Argument(..., help="Folder of recordings (wav, flac, ogg, mp3; searched recursively)."),
-    model: str = typer.Option(..., help="A model folder: it encodes the recordings and later answers the searches."),
+    model: str = typer.Option(..., help="A model folder, or a shipped model's name (default): it encodes the "
+                                        "recordings and later answers the searches."),
     out: Path = typer.Option(..., help="Index folder; an existing index is updated (unchanged files are skipped)."),
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
 ) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from wstag.cli import data, experiments, index, model
+from wstag.cli import data, experiments, index, model, shipping
+from wstag.cli.serve import serve
 from wstag.logs import quiet_terminal
 
 app = typer.Typer(help="Weakly-supervised text-to-audio grounding.", no_args_is_help=True)
@@ -20,12 +21,14 @@ def _entry() -> None:
 app.add_typer(data.app, name="data")
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(index.app, name="index")
+app.add_typer(shipping.app, name="model")
 app.command()(model.train)
 app.command()(model.evaluate)
 app.command()(model.ground)
 app.command()(model.demo)
 app.command()(model.table)
 app.command()(index.search)
+app.command()(serve)
 
 
 @app.command()

@@ -13,7 +13,8 @@ from wstag.cli.common import handle_errors, log, progress, step
 
 @handle_errors
 def train(
-    config: Path = typer.Argument(..., help="Experiment YAML (configs/*.yaml)."),
+    config: Path = typer.Argument(..., help="Experiment YAML (configs/*.yaml), or a shipped config's name "
+                                            "(e.g. phrase_random_cpu)."),
     data: Path = typer.Option(..., help="Corpus folder (from `wstag data build`)."),
     out: Path = typer.Option(..., help="Run folder: checkpoints, logs and the exported model/."),
     max_epochs: Optional[int] = typer.Option(None, help="Override training.max_epochs."),
@@ -21,6 +22,7 @@ def train(
     overrides: List[str] = typer.Argument(None, help="key=value overrides, e.g. training.lr=0.0005"),
 ) -> None:
     """Train a grounding model; resumes from OUT/checkpoints/last.ckpt if present."""
+    from wstag.shipped import config_path
     from wstag.training.config import load_experiment
     from wstag.training.run import train as run_train
 
@@ -29,7 +31,7 @@ def train(
         extra.append(f"training.max_epochs={max_epochs}")
     if seed is not None:
         extra.append(f"training.seed={seed}")
-    cfg = load_experiment(config, extra)
+    cfg = load_experiment(config_path(config), extra)
     with step(f"train {cfg.name}"):
         result = run_train(cfg, data, out, progress=progress, log=log)
     typer.echo(f"model folder: {result.model_dir}")
@@ -48,22 +50,27 @@ def print_metrics(metrics: dict) -> None:
 
 @handle_errors
 def evaluate(
-    model_dir: Path = typer.Argument(..., help="A model folder (model.safetensors, config.json, vocab.json)."),
+    model_dir: Path = typer.Argument(..., help="A model folder (model.safetensors, config.json, vocab.json), "
+                                               "or a shipped model's name (default)."),
     data: Path = typer.Option(..., help="Corpus folder with strong labels."),
     split: str = typer.Option("test", help="Split to evaluate."),
 ) -> None:
     """PSDS and Th-AUC (whole and short) with the wrong-query and loudness controls; writes metrics.json."""
     from wstag.experiments.evaluate import evaluate_model
+    from wstag.shipped import is_shipped_name, resolve_model
 
+    shipped = is_shipped_name(model_dir)  # its figures are on its card: nothing is written into the package
+    folder = resolve_model(model_dir)
     with step("evaluate"):
-        metrics = evaluate_model(model_dir, data, split, progress=progress)
+        metrics = evaluate_model(folder, data, split, progress=progress, write_json=not shipped)
     print_metrics(metrics)
-    typer.echo(f"wrote {Path(model_dir) / 'metrics.json'}")
+    typer.echo(f"shipped model {model_dir}: compare with {folder / 'MODEL_CARD.md'}" if shipped
+               else f"wrote {folder / 'metrics.json'}")
 
 
 @handle_errors
 def ground(
-    model_dir: Path = typer.Argument(..., help="A model folder."),
+    model_dir: Path = typer.Argument(..., help="A model folder, or a shipped model's name (default)."),
     audio: Path = typer.Argument(..., help="Recording (wav, flac, ogg, mp3; any rate, any channels, any length)."),
     phrases: List[str] = typer.Argument(..., help="One or more phrases, e.g. 'a dog barks'."),
     threshold: float = typer.Option(0.5, help="Probability in [0, 1] above which a frame is detected."),
@@ -126,7 +133,8 @@ def demo(
 
 @handle_errors
 def table(
-    rows: List[Path] = typer.Argument(..., help="Config files, one per row (e.g. configs/sentence_*.yaml)."),
+    rows: List[Path] = typer.Argument(..., help="Config files, one per row (e.g. configs/sentence_*.yaml), "
+                                                "or shipped configs' names."),
     data: Path = typer.Option(..., help="Corpus folder."),
     out: Path = typer.Option(..., help="Folder for one run per row and table.md."),
     override: List[str] = typer.Option([], help="key=value applied to every row, e.g. model.preset=cpu"),
@@ -134,8 +142,9 @@ def table(
     """Train and evaluate several configs on one corpus; print and write a markdown table."""
     from wstag.data.atomic import atomic_open
     from wstag.experiments.tables import markdown_table, run_rows
+    from wstag.shipped import config_path
 
-    result = run_rows(rows, data, out, override, log=log, progress=progress)
+    result = run_rows([config_path(r) for r in rows], data, out, override, log=log, progress=progress)
     text = markdown_table(result)
     with atomic_open(Path(out) / "table.md") as fh:
         fh.write(text)

@@ -20,10 +20,11 @@ from wstag.data.audiogrounding import read_v2
 from wstag.experiments.evaluate import METRIC_KEYS, evaluate_model
 from wstag.scapes.build import build_corpus
 from wstag.scapes.pipeline import prepare_bank
+from wstag.shipped import CONFIG_DIR
 from wstag.training.config import load_experiment
 from wstag.training.run import finished_run, train
 
-DEMO_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "phrase_random_cpu.yaml"
+DEMO_CONFIG = CONFIG_DIR / "phrase_random_cpu.yaml"  # package data: found in an installed wheel too
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from wstag.data.atomic import atomic_open
 from wstag.errors import ConfigError
 from wstag.provenance import code_commit, config_hash
+from wstag.shipped import CONFIG_DIR  # the rows' configs: package data, so an installed wheel has them
 
 if TYPE_CHECKING:
     from wstag.training.config import ExperimentConfig
@@ -36,7 +37,6 @@ if TYPE_CHECKING:
 # Training, evaluation and config loading import torch and Lightning: they are imported
 # where they are used, so that listing the groups (`wstag experiments --help`) stays instant.
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 #: seconds per epoch assumed for the estimate before any row has finished (measured: the
 #: cpu_fast model on `small`, 2 cores, 53-65 s; the paper model on one H200 far less)
 DEFAULT_EPOCH_SECONDS = {"cpu": 65.0, "cuda": 15.0}

@@ -31,6 +31,7 @@ from wstag.inference.queries import check_median, check_phrases, check_threshold
 from wstag.inference.results import Detection, Detections, Encoded, Scores  # noqa: F401 - the public types
 from wstag.models.checkpoint import CONFIG, WEIGHTS, load_model
 from wstag.models.text_encoder import pad_token_ids
+from wstag.shipped import resolve_model
 
 MIN_SECONDS = 0.1
 BLOCK_SECONDS = 30.0
@@ -50,9 +51,9 @@ class Grounder:
                  device: str | torch.device = "cpu") -> None:
         if threads:
             torch.set_num_threads(threads)
-        self.model_dir = Path(model_dir)
+        self.model_dir = resolve_model(model_dir)  # a folder, or the name of a shipped model ("default")
         self.device = resolve_device(device)
-        self.model, self.vocab, self.config = load_model(model_dir, device=self.device)
+        self.model, self.vocab, self.config = load_model(self.model_dir, device=self.device)
         self.model_id = _fingerprint(self.model_dir)
         self.front_end = self.model.front_end  # what the model was trained on: rate, STFT, mels, grid
         self.grid = self.front_end.grid
@@ -62,7 +63,8 @@ class Grounder:
 
     @classmethod
     def load(cls, model_dir: str | os.PathLike, device: str | torch.device = "auto", **kwargs) -> "Grounder":
-        """Load a model folder; ``device="auto"`` takes a CUDA GPU when there is one."""
+        """Load a model folder, or a shipped model by name (``"default"``; an existing path wins);
+        ``device="auto"`` takes a CUDA GPU when there is one."""
         return cls(model_dir, device=device, **kwargs)
 
     # -- audio side ----------------------------------------------------------------------

@@ -1,0 +1,112 @@
+"""`wstag model ship`: the folder replaced whole, the card written, the README block refreshed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.inference.tiny import make_model_dir
+from wstag.cli.main import app
+from wstag.errors import ConfigError
+from wstag.experiments import ship
+from wstag.experiments.evaluate import METRIC_KEYS
+from wstag.shipped import CARD_JSON, CARD_MD
+
+runner = CliRunner()
+FIGURES = {k: 10.0 + i for i, k in enumerate(METRIC_KEYS)} | {"n_pairs_whole": 7, "n_pairs_short": 3,
+                                                               "th_auc_convention": "authors"}
+
+
+@pytest.fixture
+def corpus(tmp_path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "corpus.json").write_text(json.dumps({"preset": "small", "seed": 0, "content_hash": "feedbeef"}))
+    return folder
+
+
+@pytest.fixture
+def measured(monkeypatch) -> list:
+    """Stands in for the evaluation (the slow test below runs the real one)."""
+    calls = []
+
+    def fake_evaluate(model_dir, data_dir, split, progress=None, write_json=True):
+        calls.append((Path(model_dir), Path(data_dir), split, write_json))
+        return dict(FIGURES)
+
+    monkeypatch.setattr(ship, "evaluate_model", fake_evaluate)
+    return calls
+
+
+def test_ship_copies_the_model_and_writes_its_card(tmp_path, corpus, measured):
+    model = make_model_dir(tmp_path / "run" / "model", captions=["a dog barks, loudly"])
+    result = ship.ship_model(model, corpus, name="mine", into=tmp_path / "pretrained")
+    assert measured == [(model, corpus, "test", False)]  # nothing written into the source folder
+    assert result.folder == tmp_path / "pretrained" / "mine"
+    assert sorted(p.name for p in result.folder.iterdir()) == sorted([*ship.MODEL_FILES, CARD_JSON, CARD_MD])
+    assert (result.folder / "model.safetensors").read_bytes() == (model / "model.safetensors").read_bytes()
+    card = json.loads((result.folder / CARD_JSON).read_text())
+    assert card["evaluation"]["corpus_hash"] == "feedbeef"
+    assert card["evaluation"]["build_corpus"] == "wstag data build --preset small --out DIR --seed 0"
+    assert card["evaluation"]["metrics"] == {k: FIGURES[k] for k in METRIC_KEYS}
+    assert card["known_words"] == ["a", "barks", "dog", "loudly"]  # sorted, no comma
+    assert card["model"]["parameters"] > 100_000
+    text = (result.folder / CARD_MD).read_text()
+    assert "| PSDS whole | 10.0 |" in text and "a, barks, dog, loudly" in text
+
+
+def test_shipping_again_replaces_the_folder_whole(tmp_path, corpus, measured):
+    into = tmp_path / "pretrained"
+    ship.ship_model(make_model_dir(tmp_path / "a", captions=["a dog barks"]), corpus, name="default", into=into)
+    (into / "default" / "stale.txt").write_text("from the old model")
+    ship.ship_model(make_model_dir(tmp_path / "b", captions=["rain falls"]), corpus, name="default", into=into)
+    assert not (into / "default" / "stale.txt").exists()
+    assert json.loads((into / "default" / CARD_JSON).read_text())["known_words"] == ["falls", "rain"]
+    assert sorted(p.name for p in into.iterdir()) == ["default"]  # no staging or old folder left behind
+
+
+def test_ship_refreshes_only_its_readme_block(tmp_path, corpus, measured):
+    begin, end = ship.readme_markers("default")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# title\n\n{begin}\nold\n{end}\n\ntail\n")
+    result = ship.ship_model(make_model_dir(tmp_path / "m"), corpus, into=tmp_path / "p", readme=readme)
+    assert result.readme_updated
+    text = readme.read_text()
+    assert text == f"# title\n\n{begin}\n{ship.render_readme_block(result.card)}{end}\n\ntail\n"
+    other = tmp_path / "OTHER.md"
+    other.write_text("no markers\n")
+    assert not ship.update_readme(other, result.card) and other.read_text() == "no markers\n"
+
+
+def test_bad_input_is_refused_before_evaluating(tmp_path, corpus, measured):
+    model = make_model_dir(tmp_path / "m")
+    with pytest.raises(ConfigError, match="model name 'Bad/Name'"):
+        ship.ship_model(model, corpus, name="Bad/Name", into=tmp_path / "p")
+    (tmp_path / "bare").mkdir()
+    with pytest.raises(ConfigError, match="no corpus.json"):
+        ship.ship_model(model, tmp_path / "bare", into=tmp_path / "p")
+    assert measured == []
+    res = runner.invoke(app, ["model", "ship", str(tmp_path / "nothing"), "--data", str(corpus),
+                              "--into", str(tmp_path / "p")])
+    assert res.exit_code == 2 and res.output.startswith("error: model folder") and "Traceback" not in res.output
+    assert not (tmp_path / "p").exists()
+
+
+@pytest.mark.slow  # the real evaluation, on the tiny corpus
+def test_the_ship_command_evaluates_for_real(tmp_path, tiny_corpus):
+    model = make_model_dir(tmp_path / "m", captions=["a dog barks"])
+    readme = tmp_path / "README.md"
+    begin, end = ship.readme_markers("tiny")
+    readme.write_text(f"{begin}\n{end}\n")
+    res = runner.invoke(app, ["model", "ship", str(model), "--data", str(tiny_corpus), "--name", "tiny",
+                              "--into", str(tmp_path / "p"), "--readme", str(readme)])
+    assert res.exit_code == 0, res.output
+    card = json.loads((tmp_path / "p" / "tiny" / CARD_JSON).read_text())
+    assert card["evaluation"]["corpus_hash"] == json.loads((tiny_corpus / "corpus.json").read_text())["content_hash"]
+    assert card["evaluation"]["n_pairs_whole"] > 0 and 0 <= card["evaluation"]["metrics"]["psds_whole"] <= 100
+    assert f"psds_whole {card['evaluation']['metrics']['psds_whole']:.1f}" in res.output
+    assert "README block refreshed" in res.output and "| PSDS whole |" in readme.read_text()
+    assert not (model / "metrics.json").exists()

@@ -1,0 +1,64 @@
+"""`wstag model ship|list`: put a trained model inside the package, loadable by name, with its card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from wstag.cli.common import handle_errors, log, progress, step
+
+app = typer.Typer(help="The models shipped inside the package (`wstag ground default ...`).", no_args_is_help=True)
+
+#: The README of a source checkout, whose shipped-model block `ship` refreshes.
+SOURCE_README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+@app.command("ship")
+@handle_errors
+def ship(
+    model_dir: Path = typer.Argument(..., help="The trained model folder to ship (e.g. runs/demo/run-seed0/model)."),
+    data: Path = typer.Option(..., help="Corpus folder to measure it on (its corpus.json hash goes on the card)."),
+    name: str = typer.Option("default", help="The name it loads by: Grounder.load(NAME), wstag ground NAME ..."),
+    split: str = typer.Option("test", help="Split to evaluate."),
+    into: Optional[Path] = typer.Option(None, help="Folder of shipped models (default: the package's "
+                                                   "wstag/pretrained)."),
+    readme: Optional[Path] = typer.Option(None, help="README whose block for NAME is refreshed (default: the "
+                                                     "source checkout's README.md, when there is one)."),
+) -> None:
+    """Evaluate a model folder, copy it into the package as NAME (replacing it whole) and write its card."""
+    from wstag.experiments.evaluate import METRIC_KEYS
+    from wstag.experiments.ship import check_name, ship_model
+    from wstag.shipped import PRETRAINED_DIR
+
+    check_name(name)  # before minutes of evaluation
+    with step(f"evaluate and ship as {name}"):
+        result = ship_model(model_dir, data, name=name, split=split, into=into or PRETRAINED_DIR,
+                            readme=readme or (SOURCE_README if SOURCE_README.is_file() else None),
+                            progress=progress)
+    metrics = result.card["evaluation"]["metrics"]
+    typer.echo("  ".join(f"{k} {metrics[k]:.1f}" for k in METRIC_KEYS))
+    typer.echo(f"shipped {result.folder} (card: card.json, MODEL_CARD.md; "
+               f"{len(result.card['known_words'])} known words)")
+    if readme is not None or SOURCE_README.is_file():
+        log("README block refreshed" if result.readme_updated else
+            f"README has no block for {name}: add the markers of wstag.experiments.ship.readme_markers('{name}')")
+
+
+@app.command("list")
+@handle_errors
+def list_models() -> None:
+    """The shipped models with their test figures."""
+    from wstag.experiments.ship import read_card
+    from wstag.shipped import PRETRAINED_DIR, shipped_models
+
+    names = shipped_models()
+    if not names:
+        typer.echo("no shipped models")
+    for name in names:
+        card = read_card(PRETRAINED_DIR / name)
+        m, t = card["evaluation"]["metrics"], card["training"]
+        typer.echo(f"{name}  {t['experiment']} seed {t['seed']}, {t['epochs']} epochs; PSDS whole {m['psds_whole']:.1f}, "
+                   f"short {m['psds_short']:.1f}; corpus {card['evaluation']['corpus_hash']}; "
+                   f"{len(card['known_words'])} words")

@@ -1,0 +1,269 @@
+"""Ship a trained model folder inside the package, with a card that says what it is and how good.
+
+``ship_model`` evaluates the folder on a corpus split with the ordinary evaluation
+(``evaluate_model``, the path of ``wstag evaluate``), copies the model's own files to
+``wstag/pretrained/NAME/`` and writes ``card.json`` and ``MODEL_CARD.md`` beside them:
+the training and evaluation corpus hashes, the config hash, seed, epochs, code commits,
+the test figures and the words the model knows. Re-shipping under the same name replaces
+the folder whole (built beside it, then swapped in), so no file of an older model stays.
+The README carries a copy of the card's summary between two markers, refreshed too.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from wstag.errors import ConfigError, ModelFolderError
+from wstag.experiments.evaluate import METRIC_KEYS, evaluate_model
+from wstag.models.checkpoint import CONFIG, VOCAB, WEIGHTS
+from wstag.provenance import code_commit, config_hash
+from wstag.shipped import CARD_JSON, CARD_MD, PRETRAINED_DIR, resolve_model
+from wstag.text.vocabulary import Vocabulary
+
+CARD_FORMAT = "wstag-model-card"
+CARD_VERSION = 1
+#: The files of a model folder that ship (metrics.json does not: the card holds the figures).
+MODEL_FILES = (WEIGHTS, CONFIG, VOCAB)
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
+METRIC_LABELS = {
+    "psds_whole": "PSDS whole", "th_auc_whole": "Th-AUC whole", "psds_short": "PSDS short",
+    "th_auc_short": "Th-AUC short", "psds_whole_wrong_query": "PSDS whole, wrong query (control)",
+    "specificity": "specificity (PSDS whole minus wrong query)",
+    "psds_whole_loudness": "PSDS whole, loudness as the score (control, no model)",
+}
+
+
+@dataclass(frozen=True)
+class ShipResult:
+    folder: Path
+    card: dict[str, Any]
+    readme_updated: bool
+
+
+def check_name(name: str) -> str:
+    """A shipped model's name: lower-case letters, digits, ``-`` and ``_`` (it becomes a folder)."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise ConfigError(f"model name {name!r} must be lower-case letters, digits, '-' or '_', "
+                          "starting with a letter or digit")
+    return name
+
+
+def corpus_info(data_dir: Path) -> dict[str, Any]:
+    """The corpus's corpus.json (``wstag data build`` writes it); the card needs its content hash."""
+    path = Path(data_dir) / "corpus.json"
+    if not path.is_file():
+        raise ConfigError(f"{data_dir}: no corpus.json, so no corpus hash for the model card "
+                          "(evaluate on a corpus from `wstag data build`)")
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(info, dict) or not info.get("content_hash"):
+        raise ConfigError(f"{path}: has no content_hash")
+    return info
+
+
+def count_parameters(weights: Path) -> int:
+    from safetensors import safe_open
+
+    total = 0
+    with safe_open(str(weights), framework="pt") as fh:
+        for key in fh.keys():
+            n = 1
+            for d in fh.get_slice(key).get_shape():
+                n *= d
+            total += n
+    return total
+
+
+def known_words(vocab: Vocabulary) -> list[str]:
+    """The vocabulary's words, sorted, without punctuation tokens (a comma is not a word to query)."""
+    return sorted(w for w in vocab.words if any(ch.isalnum() for ch in w))
+
+
+def build_card(name: str, model_dir: Path, data_dir: Path, split: str, metrics: dict[str, Any]) -> dict[str, Any]:
+    """Everything the card says, from the model folder, the corpus and the figures just measured."""
+    config = json.loads((model_dir / CONFIG).read_text(encoding="utf-8"))
+    experiment = config.get("experiment") or {}
+    training = experiment.get("training") or {}
+    corpus = corpus_info(data_dir)
+    build = (f"wstag data build --preset {corpus['preset']} --out DIR --seed {corpus['seed']}"
+             if "preset" in corpus and "seed" in corpus else None)
+    return {
+        "format": CARD_FORMAT,
+        "version": CARD_VERSION,
+        "name": name,
+        "load": {"python": f'Grounder.load("{name}")', "cli": f'wstag ground {name} AUDIO "a dog barks"'},
+        "training": {
+            "experiment": experiment.get("name"),
+            "model_preset": (experiment.get("model") or {}).get("preset"),
+            "config_hash": config.get("config_hash") or (config_hash(experiment) if experiment else None),
+            "seed": config.get("seed", training.get("seed")),
+            "epochs": config.get("epochs"),
+            "monitor": config.get("monitor"),
+            "best_score": config.get("best_score"),
+            "train_seconds": config.get("train_seconds"),
+            "code_commit": config.get("code_commit"),  # None: the folder predates recording it
+            "corpus_hash": config.get("corpus_hash"),
+        },
+        "evaluation": {
+            "corpus_hash": corpus["content_hash"],
+            "corpus_preset": corpus.get("preset"),
+            "corpus_seed": corpus.get("seed"),
+            "corpus_sizes": corpus.get("sizes"),
+            "build_corpus": build,
+            "split": split,
+            "command": f"wstag evaluate {name} --data DIR --split {split}",
+            "code_commit": code_commit(),
+            "metrics": {k: metrics[k] for k in METRIC_KEYS},
+            "n_pairs_whole": metrics.get("n_pairs_whole"),
+            "n_pairs_short": metrics.get("n_pairs_short"),
+            "th_auc_convention": metrics.get("th_auc_convention"),
+        },
+        "model": {
+            "parameters": count_parameters(model_dir / WEIGHTS),
+            "bytes": sum((model_dir / f).stat().st_size for f in MODEL_FILES),
+        },
+        "shipped_from": str(model_dir),
+        "shipped_on": _dt.date.today().isoformat(),
+        "known_words": known_words(Vocabulary.load(model_dir / VOCAB)),
+    }
+
+
+def _figures_table(card: dict[str, Any]) -> str:
+    metrics = card["evaluation"]["metrics"]
+    rows = "\n".join(f"| {METRIC_LABELS[k]} | {metrics[k]:.1f} |" for k in METRIC_KEYS)
+    return f"| test figure (%) | value |\n|---|---|\n{rows}\n"
+
+
+def _provenance_lines(card: dict[str, Any]) -> str:
+    t, e = card["training"], card["evaluation"]
+    lines = [
+        f"- experiment `{t['experiment']}` (model preset `{t['model_preset']}`, config hash `{t['config_hash']}`), "
+        f"seed {t['seed']}, {t['epochs']} epochs (kept by {t['monitor']} {_num(t['best_score'])})",
+        f"- trained on corpus `{t['corpus_hash']}` with code "
+        + (f"`{t['code_commit']}`" if t["code_commit"] else "(commit not recorded in the model folder)"),
+        f"- evaluated on the {e['split']} split of corpus `{e['corpus_hash']}` "
+        f"({e['n_pairs_whole']} pairs whole, {e['n_pairs_short']} short) with code `{e['code_commit']}`",
+        f"- {card['model']['parameters']:,} parameters, {card['model']['bytes'] / 2**20:.1f} MiB",
+    ]
+    if e["build_corpus"]:
+        lines.append(f"- reproduce: `{e['build_corpus']}` (content hash `{e['corpus_hash']}`), "
+                     f"then `{e['command']}`")
+    return "\n".join(lines) + "\n"
+
+
+def _num(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def render_card_md(card: dict[str, Any]) -> str:
+    """MODEL_CARD.md: what the model is, how it was measured, what it knows."""
+    words = card["known_words"]
+    return (
+        f"# Shipped model `{card['name']}`\n\n"
+        f"Load it by name: `{card['load']['python']}` or `{card['load']['cli']}`.\n"
+        f"Written by `wstag model ship` on {card['shipped_on']} from `{card['shipped_from']}`; "
+        f"the same facts as JSON: `{CARD_JSON}`.\n\n"
+        f"{_provenance_lines(card)}\n"
+        f"{_figures_table(card)}\n"
+        f"## Words it knows ({len(words)})\n\n"
+        "Its text encoder embeds these words (from the training captions); a phrase keeps its known words "
+        "and a phrase with none is refused.\n\n"
+        f"{', '.join(words)}\n"
+    )
+
+
+def readme_markers(name: str) -> tuple[str, str]:
+    return f"<!-- shipped model {name}: begin (written by `wstag model ship`) -->", f"<!-- shipped model {name}: end -->"
+
+
+def render_readme_block(card: dict[str, Any]) -> str:
+    """The README's copy of the card: provenance, figures and the known words (folded)."""
+    words = card["known_words"]
+    return (
+        f"{_provenance_lines(card)}\n"
+        f"{_figures_table(card)}\n"
+        f"<details><summary>The {len(words)} words it knows</summary>\n\n"
+        f"{', '.join(words)}\n\n"
+        "</details>\n"
+    )
+
+
+def update_readme(readme: Path, card: dict[str, Any]) -> bool:
+    """Replace the text between the README's markers for this model; False when it has none."""
+    begin, end = readme_markers(card["name"])
+    text = readme.read_text(encoding="utf-8")
+    start, stop = text.find(begin), text.find(end)
+    if start < 0 or stop < start:
+        return False
+    new = text[: start + len(begin)] + "\n" + render_readme_block(card) + text[stop:]
+    if new != text:
+        _write_text_atomic(readme, new)
+    return True
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _swap_in(staged: Path, target: Path) -> None:
+    """Put ``staged`` at ``target``, replacing a folder there whole."""
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        os.replace(target, old / target.name)
+    os.replace(staged, target)
+    if old is not None:
+        shutil.rmtree(old)
+
+
+def ship_model(
+    model_dir: str | os.PathLike, data_dir: str | os.PathLike, name: str = "default", split: str = "test",
+    into: str | os.PathLike = PRETRAINED_DIR, readme: str | os.PathLike | None = None,
+    progress: Callable | None = None,
+) -> ShipResult:
+    """Evaluate ``model_dir`` on ``data_dir``'s ``split``, then ship it as ``into/name`` with its card."""
+    check_name(name)
+    model_dir, data_dir, into = resolve_model(model_dir), Path(data_dir), Path(into)
+    missing = [f for f in MODEL_FILES if not (model_dir / f).is_file()]
+    if missing:
+        raise ModelFolderError(f"model folder {model_dir} lacks {', '.join(missing)}")
+    corpus_info(data_dir)  # before the minutes of evaluation: no hash, no card
+    metrics = evaluate_model(model_dir, data_dir, split, progress=progress, write_json=False)
+    card = build_card(name, model_dir, data_dir, split, metrics)
+    into.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=into))
+    try:
+        for f in MODEL_FILES:
+            shutil.copyfile(model_dir / f, staged / f)
+        (staged / CARD_JSON).write_text(json.dumps(card, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        (staged / CARD_MD).write_text(render_card_md(card), encoding="utf-8")
+        staged.chmod(0o755)  # mkdtemp makes it private; a package folder is readable by all
+        for f in staged.iterdir():
+            f.chmod(0o644)
+        _swap_in(staged, into / name)
+    finally:
+        if staged.exists():
+            shutil.rmtree(staged)
+    readme_updated = update_readme(Path(readme), card) if readme is not None and Path(readme).is_file() else False
+    return ShipResult(into / name, card, readme_updated)
+
+
+def read_card(folder: str | os.PathLike) -> dict[str, Any]:
+    """A shipped model's card.json."""
+    path = Path(folder) / CARD_JSON
+    if not path.is_file():
+        raise ModelFolderError(f"{folder}: no {CARD_JSON} (not a shipped model)")
+    return json.loads(path.read_text(encoding="utf-8"))
