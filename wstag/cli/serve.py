@@ -1,0 +1,60 @@
+"""`wstag serve`: the web page to try a model (wstag.serve), run with uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from wstag.cli.common import handle_errors, log
+
+
+@handle_errors
+def serve(
+    model: str = typer.Argument("default", help="A model folder, or a shipped model's name (default)."),
+    corpus: Optional[Path] = typer.Option(None, help="A corpus folder (from `wstag data build`) whose clips "
+                                                     "the page offers."),
+    index: Optional[Path] = typer.Option(None, help="An index folder (from `wstag index build`): the page gets "
+                                                    "a search box over its recordings."),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on; the loopback address keeps the page on "
+                                               "this machine."),
+    port: int = typer.Option(8000, help="TCP port."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    max_upload_mb: float = typer.Option(20.0, help="Largest upload accepted, in MB."),
+) -> None:
+    """A web page: pick a corpus clip or upload a recording, type phrases, see and hear where they sound."""
+    from wstag.errors import ConfigError
+
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"--port must be in 1..65535, got {port}")
+    if not 0 < max_upload_mb <= 2000:
+        raise ConfigError(f"--max-upload-mb must be in (0, 2000], got {max_upload_mb}")
+    if corpus is not None and not (corpus / "corpus.json").is_file():
+        raise ConfigError(f"--corpus {corpus}: not a corpus folder (no corpus.json); build one with `wstag data build`")
+    if index is not None and not (index / "manifest.json").is_file():
+        raise ConfigError(f"--index {index}: not an index folder (no manifest.json); build one with "
+                          f"`wstag index build`")
+    if not _is_loopback(host):
+        log(f"warning: listening on {host}: anyone who can reach this machine can use the page and upload files")
+
+    import uvicorn
+
+    from wstag.inference.grounder import Grounder
+    from wstag.serve import create_app
+
+    grounder = Grounder.load(model, device=device, cache_size=32)
+    app = create_app(grounder, corpus=corpus, index=index, max_upload_bytes=int(max_upload_mb * 1e6))
+    shown = f"[{host}]" if ":" in host else host
+    log(f"wstag serve: http://{shown}:{port}/  (model {grounder.model_dir}; Ctrl-C stops)")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,231 @@
+"""The web app: one page (``static/``) over a typed JSON API (``/openapi.json``).
+
+::
+
+    GET  /                    the page
+    GET  /api/info            the model, the corpus, the index and the upload limits
+    GET  /api/clips?split=    a corpus split's clips (caption, phrases)
+    POST /api/uploads         a wav/flac/ogg/mp3 file (multipart field "file") -> a recording
+    POST /api/ground          recording id, phrases, threshold, median -> curves and segments
+    GET  /api/audio?recording=        the recording's bytes (the page's audio element)
+    GET  /api/spectrogram?recording=  its log-mel as a PNG
+    GET  /api/search?phrase=  ranked moments across the index (with --index)
+
+Every refusal is a 4xx whose body is ``{"detail": "one line"}``; an unexpected failure
+is a 500 with one line too (the traceback goes to the server's log, never to the
+client). The model answers one request at a time (a lock): the Grounder's cache and
+torch are not shared between threads, and on a CPU a second model run at the same time
+would only make both slower.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import warnings
+from collections import OrderedDict
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, File, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from wstag.audio.io import audio_info
+from wstag.errors import WstagError
+from wstag.inference.grounder import Grounder
+from wstag.serve import answers
+from wstag.serve import schemas as S
+from wstag.serve.recordings import CONTENT_TYPES, FORMATS, Corpus, Recordings, Refused, Uploads, megabytes
+from wstag.serve.spectrogram import MAX_SPECTROGRAM_SECONDS, logmel_png
+
+STATIC = Path(__file__).parent / "static"
+MAX_UPLOAD_BYTES = 20_000_000
+MAX_UPLOAD_SECONDS = 600.0
+MAX_PHRASES = 8
+MAX_PHRASE_CHARS = 200
+SPECTROGRAMS_KEPT = 32
+MEDIA_TYPES = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
+ERRORS = {code: {"model": S.ErrorBody} for code in (400, 404, 413, 415, 422, 500)}
+
+log = logging.getLogger("wstag.serve")
+
+
+def default_limits(max_upload_bytes: int = MAX_UPLOAD_BYTES) -> S.Limits:
+    return S.Limits(max_upload_bytes=max_upload_bytes, max_upload_seconds=MAX_UPLOAD_SECONDS,
+                    formats=[f.lstrip(".") for f in FORMATS], content_types=list(CONTENT_TYPES),
+                    max_phrases=MAX_PHRASES, max_phrase_chars=MAX_PHRASE_CHARS)
+
+
+def create_app(grounder: Grounder, *, corpus: str | Path | None = None, index: str | Path | None = None,
+               uploads_dir: str | Path | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
+    """The app for one model; ``corpus`` and ``index`` folders are optional (checked here, before serving).
+
+    Uploads go to ``uploads_dir`` (a temporary folder, deleted at shutdown, when None).
+    """
+    limits = default_limits(max_upload_bytes)
+    own_uploads = uploads_dir is None
+    uploads_path = Path(tempfile.mkdtemp(prefix="wstag-serve-")) if own_uploads else Path(uploads_dir)
+    recordings = Recordings(Uploads(uploads_path, max_upload_bytes),
+                            Corpus(corpus) if corpus is not None else None, _open_index(index, grounder))
+    model_lock = threading.Lock()
+    spectrograms: OrderedDict[tuple, bytes] = OrderedDict()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        if own_uploads:
+            shutil.rmtree(uploads_path, ignore_errors=True)
+
+    app = FastAPI(title="wstag", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  description="Find when described sounds happen in a recording (weakly-supervised "
+                              "text-to-audio grounding). The interactive docs are off: they load from a CDN.")
+    app.state.grounder = grounder
+    app.state.recordings = recordings
+    app.state.limits = limits
+    _add_error_handlers(app, limits)
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/api/info", response_model=S.ServerInfo)
+    def info() -> S.ServerInfo:
+        idx = recordings.index
+        return S.ServerInfo(model=str(grounder.model_dir), vocabulary_size=len(grounder.vocab.words),
+                            corpus=str(recordings.corpus.folder) if recordings.corpus else None,
+                            splits=recordings.corpus.splits if recordings.corpus else [],
+                            index=str(idx.path) if idx else None, index_files=len(idx.manifest.files) if idx else 0,
+                            index_hours=idx.hours if idx else 0.0, default_threshold=0.5, default_median=1,
+                            limits=limits)
+
+    @app.get("/api/clips", response_model=S.ClipList, responses=ERRORS)
+    def clips(split: str = Query("test", max_length=64)) -> S.ClipList:
+        if recordings.corpus is None:
+            raise Refused(404, "no corpus: start the server with --corpus CORPUS to choose its clips")
+        return S.ClipList(split=split, clips=[answers.corpus_clip(e) for e in recordings.corpus.clips(split)])
+
+    @app.post("/api/uploads", response_model=S.Recording, responses=ERRORS)
+    def upload(file: UploadFile = File(..., description="a wav, flac, ogg or mp3 file")) -> S.Recording:
+        data = file.file.read(max_upload_bytes + 1)
+        recordings.uploads.check(file.filename or "", file.content_type, file.size or len(data))  # its whole size
+        entry, new = recordings.uploads.add(data, file.filename or "", file.content_type)
+        if not new and entry.duration is not None:
+            return answers.recording_info(entry)
+        try:
+            seconds = audio_info(entry.path).duration
+            if seconds > MAX_UPLOAD_SECONDS:
+                raise Refused(413, f"{entry.name}: {seconds:.0f} s long; uploads may last at most "
+                                   f"{MAX_UPLOAD_SECONDS:.0f} s")
+            with model_lock, warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a silent recording is reported with its answers
+                encoded = grounder.encode(entry.path)  # decodes all of it: a truncated file is refused now
+        except (Refused, WstagError) as exc:
+            recordings.uploads.discard(entry)
+            status = exc.status if isinstance(exc, Refused) else 400
+            raise Refused(status, str(exc).replace(str(entry.path), entry.name)) from None
+        return answers.recording_info(recordings.uploads.set_duration(entry, encoded.duration))
+
+    @app.post("/api/ground", response_model=S.GroundResult, responses=ERRORS)
+    def ground(request: S.GroundRequest) -> S.GroundResult:
+        entry = recordings.get(request.recording)
+        with model_lock:
+            try:
+                return answers.ground(grounder, entry, request.phrases, request.threshold, request.median, limits)
+            except WstagError as exc:
+                raise Refused(400, str(exc).replace(str(entry.path), entry.name)) from None
+
+    @app.get("/api/audio", response_class=FileResponse, responses=ERRORS)
+    def audio(recording: str = Query(..., max_length=1000)) -> FileResponse:
+        entry = recordings.get(recording)
+        if not entry.path.is_file():
+            raise Refused(404, f"{entry.name}: the file is no longer there")
+        return FileResponse(entry.path, media_type=MEDIA_TYPES.get(entry.path.suffix.lower(), "audio/*"))
+
+    @app.get("/api/spectrogram", response_class=Response, responses=ERRORS)
+    def spectrogram(recording: str = Query(..., max_length=1000)) -> Response:
+        entry = recordings.get(recording)
+        try:
+            stat = entry.path.stat()
+            key = (entry.id, stat.st_size, stat.st_mtime_ns)
+            if key not in spectrograms:
+                seconds = entry.duration if entry.duration is not None else audio_info(entry.path).duration
+                if seconds > MAX_SPECTROGRAM_SECONDS:
+                    raise Refused(422, f"{entry.name}: {seconds:.0f} s is too long for a spectrogram "
+                                       f"(at most {MAX_SPECTROGRAM_SECONDS:.0f} s); the curves are still drawn")
+                spectrograms[key] = logmel_png(entry.path, grounder.front_end)
+                while len(spectrograms) > SPECTROGRAMS_KEPT:
+                    spectrograms.popitem(last=False)
+            png = spectrograms[key]
+        except FileNotFoundError:
+            raise Refused(404, f"{entry.name}: the file is no longer there") from None
+        except WstagError as exc:
+            raise Refused(400, str(exc).replace(str(entry.path), entry.name)) from None
+        return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
+
+    @app.get("/api/search", response_model=S.SearchResult, responses=ERRORS)
+    def search(phrase: str = Query(..., max_length=10_000), top: int = 20, threshold: float = 0.5,
+               median: int = 1) -> S.SearchResult:
+        if recordings.index is None:
+            raise Refused(404, "no index: start the server with --index INDEX (built by `wstag index build`)")
+        with model_lock:
+            return answers.search(recordings.index, recordings, phrase, top, threshold, median, limits)
+
+    return app
+
+
+def _open_index(index: str | Path | None, grounder: Grounder):
+    """The index, answering through ``grounder`` when the same model built it (else its own model folder)."""
+    if index is None:
+        return None
+    from wstag.index.collection import Index
+    from wstag.index.manifest import read_manifest
+
+    manifest = read_manifest(index)
+    same = manifest.model.id == grounder.model_id
+    return Index(index, manifest, grounder if same else None, device=str(grounder.device))
+
+
+def _add_error_handlers(app: FastAPI, limits: S.Limits) -> None:
+    @app.middleware("http")
+    async def refuse_oversized_uploads(request: Request, call_next):
+        """Refuse an upload by its declared length before its bytes are received and spooled."""
+        if request.method == "POST" and request.url.path == "/api/uploads":
+            length = request.headers.get("content-length", "")
+            if length.isdigit() and int(length) > limits.max_upload_bytes + 64_000:  # room for the multipart frame
+                return JSONResponse({"detail": f"the upload is {megabytes(int(length))}, over the limit of "
+                                               f"{megabytes(limits.max_upload_bytes)}"}, status_code=413)
+        return await call_next(request)
+
+    @app.exception_handler(Refused)
+    async def refused(_request: Request, exc: Refused) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(WstagError)
+    async def bad_input(_request: Request, exc: WstagError) -> JSONResponse:
+        return JSONResponse({"detail": " ".join(str(exc).split())}, status_code=400)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": validation_message(exc.errors())}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("internal error")
+        return JSONResponse({"detail": f"internal error ({type(exc).__name__}): {' '.join(str(exc).split())}"},
+                            status_code=500)
+
+
+def validation_message(errors: list[dict]) -> str:
+    """FastAPI's validation errors as one line: ``body.threshold: Input should be a valid number``."""
+    parts = []
+    for e in errors[:3]:
+        where = ".".join(str(x) for x in e.get("loc", ()) if x != "body") or "request"
+        parts.append(f"{where}: {e.get('msg', 'invalid')}")
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return "; ".join(parts) + more
