@@ -11,7 +11,7 @@ For each of ``--clips`` corpus clips with at least 3 label phrases:
 
 Medians are printed. ``--screenshot FILE`` saves the page after the last clip.
 
-Usage: python benchmarks/bench_serve.py [--model DIR] [--corpus DIR] [--clips 10] [--screenshot FILE]
+Usage: python benchmarks/bench_serve.py [--model default|DIR] [--corpus DIR] [--clips 10] [--screenshot FILE]
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from tests.serve import browser  # noqa: E402
 from wstag.inference.grounder import Grounder  # noqa: E402
 from wstag.serve import create_app  # noqa: E402
 
-MODEL = ROOT / "runs/demo/run-seed0/model"
 CORPUS = ROOT / "runs/demo/corpus"
 OTHER_PHRASES = ["a dog barks", "rain falls", "a man speaks"]
 
@@ -127,7 +126,7 @@ def report(name: str, times: dict[str, list[float]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=str(MODEL) if MODEL.is_dir() else "default")
+    parser.add_argument("--model", default="default", help="a model folder, or a shipped model's name")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--clips", type=int, default=10)
     parser.add_argument("--device", default="cpu")

@@ -109,6 +109,20 @@ def test_an_uploaded_clip_is_encoded_once_and_served_back(client, serve_grounder
     assert again["id"] == rec["id"]  # the same bytes are stored once
 
 
+@pytest.mark.parametrize("fmt,ext,content_type", [("WAV", "wav", "audio/wav"), ("OGG", "ogg", "audio/ogg"),
+                                                    ("MP3", "mp3", "audio/mpeg")])
+def test_each_accepted_format_uploads(client, corpus_clip, tmp_path, fmt, ext, content_type):
+    import soundfile as sf
+
+    audio, rate = sf.read(corpus_clip, dtype="float32")
+    path = tmp_path / f"clip.{ext}"
+    sf.write(path, audio, rate, format=fmt)
+    r = client.post("/api/uploads", files={"file": (path.name, path.read_bytes(), content_type)})
+    assert r.status_code == 200, r.text
+    assert r.json()["duration"] == pytest.approx(10.0, abs=0.06)  # mp3 frames pad the end a little
+    assert ground(client, r.json()["id"], ["a dog barks"]).status_code == 200
+
+
 def test_the_spectrogram_is_a_png_of_the_recording(client, corpus_clip):
     r = client.get("/api/spectrogram", params={"recording": corpus_id(corpus_clip)})
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
