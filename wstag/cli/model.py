@@ -46,6 +46,16 @@ def print_metrics(metrics: dict) -> None:
     for k in METRIC_KEYS:
         typer.echo(f"{k:<{width}}  {metrics[k]:5.1f}")
     typer.echo(f"{'pairs (whole/short)':<{width}}  {metrics['n_pairs_whole']}/{metrics['n_pairs_short']}")
+    if "psds_whole_unseen_wording" in metrics:  # `evaluate --wordings`
+        from wstag.experiments.wordings import WORDING_KEYS
+
+        refused, pairs = metrics["unseen_wording_refused_pairs"], metrics["unseen_wording_pairs"]
+        typer.echo(f"text encoder: {metrics['text_encoder']}; the model refused the unseen wording of "
+                   f"{refused} of {pairs} pairs" + (" (both figures are on the others)" if 0 < refused < pairs else ""))
+        for k in WORDING_KEYS:
+            if k in metrics:
+                value = "    -" if metrics[k] is None else f"{metrics[k]:5.1f}"
+                typer.echo(f"{k:<{max(map(len, WORDING_KEYS))}}  {value}")
 
 
 @handle_errors
@@ -54,6 +64,10 @@ def evaluate(
                                                "or a shipped model's name (default)."),
     data: Path = typer.Option(..., help="Corpus folder with strong labels."),
     split: str = typer.Option("test", help="Split to evaluate."),
+    wordings: bool = typer.Option(False, "--wordings", help="Also query every pair with a held-out wording of "
+                                                            "its class (words no training caption uses): "
+                                                            "PSDS whole with seen and unseen wordings."),
+    wording_seed: int = typer.Option(0, help="Seed of the per-pair choice of unseen wording."),
 ) -> None:
     """PSDS and Th-AUC (whole and short) with the wrong-query and loudness controls; writes metrics.json."""
     from wstag.experiments.evaluate import evaluate_model
@@ -62,7 +76,8 @@ def evaluate(
     shipped = is_shipped_name(model_dir)  # its figures are on its card: nothing is written into the package
     folder = resolve_model(model_dir)
     with step("evaluate"):
-        metrics = evaluate_model(folder, data, split, progress=progress, write_json=not shipped)
+        metrics = evaluate_model(folder, data, split, progress=progress, write_json=not shipped,
+                                 wordings=wordings, wording_seed=wording_seed)
     print_metrics(metrics)
     typer.echo(f"shipped model {model_dir}: compare with {folder / 'MODEL_CARD.md'}" if shipped
                else f"wrote {folder / 'metrics.json'}")

@@ -17,8 +17,11 @@ from wstag.evaluation.controls import (
     loudness_pair_scores, loudness_scores, specificity, wrong_query_phrases, wrong_query_psds,
 )
 from wstag.evaluation.metrics import evaluate
+from wstag.evaluation.wordings import unseen_wording_queries
+from wstag.experiments.wordings import wording_metrics
 from wstag.inference.scoring import score_pairs
 from wstag.models.checkpoint import load_model
+from wstag.scapes.wordings import corpus_wordings
 
 METRIC_KEYS = (
     "psds_whole", "th_auc_whole", "psds_short", "th_auc_short",
@@ -38,12 +41,13 @@ def loudness_control(clips, audio_dir: Path, grid) -> float:
 
 def evaluate_model(
     model_dir: Path, data_dir: Path, split: str = "test", progress: Callable | None = None,
-    write_json: bool = True,
+    write_json: bool = True, wordings: bool = False, wording_seed: int = 0,
 ) -> dict:
     """Score every test pair, compute the four figures and the controls; write metrics.json.
 
     The split's features are computed (or reused) with the model's own front end, and
-    every figure is on the model's grid.
+    every figure is on the model's grid. ``wordings`` adds PSDS whole with the corpus's
+    held-out wordings as queries (``wstag.experiments.wordings``).
     """
     model, vocab, config = load_model(model_dir)
     folder = Path(data_dir) / split
@@ -51,6 +55,9 @@ def evaluate_model(
     if not labels.is_file():
         raise ConfigError(f"{data_dir}: no {split}/labels.json (strong labels) to evaluate against")
     clips = read_v2(labels, require_segments=True)
+    if wordings:  # checked before any scoring: a corpus without phrase classes is refused at once
+        wording_set = corpus_wordings(data_dir)
+        unseen_wording_queries(clips, wording_set, wording_seed)
     front_end = model.front_end
     feats = FeatureStore(build_feature_cache(folder / "audio", [c.audio_id for c in clips], folder / CACHE_NAME,
                                              progress=progress, front_end=front_end), front_end)
@@ -62,6 +69,9 @@ def evaluate_model(
     metrics["psds_whole_wrong_query"] = wrong_query_psds(clips, wrong_scores, grid)
     metrics["specificity"] = specificity(metrics["psds_whole"], metrics["psds_whole_wrong_query"])
     metrics["psds_whole_loudness"] = loudness_control(clips, folder / "audio", grid)
+    if wordings:
+        metrics.update(wording_metrics(model, vocab, clips, feats, wording_set, scores, metrics,
+                                       seed=wording_seed, progress=progress))
     metrics = {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in metrics.items()}
     if write_json:
         with atomic_open(Path(model_dir) / "metrics.json") as fh:

@@ -27,7 +27,9 @@ import torch
 from wstag.audio.io import RESAMPLE_QUALITY, AudioBlock, iter_audio_blocks, validate_waveform
 from wstag.errors import AudioError, ConfigError, QueryError
 from wstag.inference.formats import to_tsv  # noqa: F401 - re-exported: older callers import it from here
-from wstag.inference.queries import check_median, check_phrases, check_threshold, phrase_token_ids
+from wstag.inference.queries import (
+    check_median, check_open_phrase, check_phrases, check_threshold, phrase_token_ids,
+)
 from wstag.inference.results import Detection, Detections, Encoded, Scores  # noqa: F401 - the public types
 from wstag.models.checkpoint import CONFIG, WEIGHTS, load_model
 from wstag.models.text_encoder import pad_token_ids
@@ -149,7 +151,12 @@ class Grounder:
 
     # -- text side -------------------------------------------------------------------------
     def check_phrase(self, phrase: str) -> list[str]:
-        """Refuse an empty phrase or one with no known word naming a sound; return (and warn about) unknown words."""
+        """Refuse an empty phrase or one with no known word naming a sound; return (and warn about) unknown words.
+
+        An open-vocabulary (MiniLM) model knows every word: it refuses only a phrase
+        with no word that names a sound, and ignores none."""
+        if self.model.open_vocabulary:
+            return check_open_phrase(phrase)
         return phrase_token_ids(self.vocab, phrase, self._vocab_hint())[1]
 
     def _vocab_hint(self) -> str:
@@ -158,6 +165,10 @@ class Grounder:
     @torch.no_grad()
     def embed_phrases(self, phrases: Sequence[str]) -> tuple[torch.Tensor, list[list[str]]]:
         """Phrases -> ((N, D) embeddings on the CPU, each phrase's ignored words); refusals as ``check_phrase``."""
+        if self.model.open_vocabulary:
+            phrases = check_phrases(phrases)
+            ignored = [check_open_phrase(p) for p in phrases]
+            return self.model.encode_texts(phrases).float().cpu(), ignored
         checked = [phrase_token_ids(self.vocab, p, self._vocab_hint()) for p in check_phrases(phrases)]
         tokens, lengths = pad_token_ids([ids for ids, _ in checked])
         text = self.model.encode_text(tokens.to(self.device), lengths.to(self.device))

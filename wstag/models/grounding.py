@@ -8,6 +8,8 @@ clip-level losses pool the probabilities (``wstag.models.pooling``).
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
 from torch import nn
 
@@ -15,6 +17,7 @@ from wstag.audio.frames import FrameGrid
 from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.errors import ConfigError
 from wstag.models.crnn import CRNN, CRNNConfig, length_mask
+from wstag.models.minilm_text import MiniLMTextEncoder, MiniLMTextEncoderConfig
 from wstag.models.text_encoder import TextEncoder, TextEncoderConfig
 
 
@@ -26,14 +29,19 @@ class GroundingModel(nn.Module):
     here, so a mismatched config fails when the model is built, not at its first
     forward pass. A bare ``FrameGrid`` (older callers) means that grid with the
     default STFT and band edges and the encoder's ``n_mels``: what wstag built before.
+
+    ``text`` picks the text encoder: word embeddings (``TextEncoderConfig``) or frozen
+    MiniLM sentences (``MiniLMTextEncoderConfig``), which read token ids back as text
+    through ``words`` (the vocabulary in id order).
     """
 
     def __init__(
         self,
         audio: CRNNConfig,
-        text: TextEncoderConfig,
+        text: TextEncoderConfig | MiniLMTextEncoderConfig,
         vocab_size: int,
         front_end: FrontEnd | FrameGrid = DEFAULT_FRONT_END,
+        words: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
         if text.embed_dim != audio.out_dim:
@@ -51,7 +59,10 @@ class GroundingModel(nn.Module):
         self.front_end = front_end
         self.grid = front_end.grid
         self.audio_encoder = CRNN(audio)
-        self.text_encoder = TextEncoder(vocab_size, text)
+        if isinstance(text, MiniLMTextEncoderConfig):
+            self.text_encoder = MiniLMTextEncoder(vocab_size, text, words)
+        else:
+            self.text_encoder = TextEncoder(vocab_size, text)
         # Buffers only, not saved: rebuilt from the front end, so checkpoints stay weights-only.
         self.frontend = front_end.logmel()
 
@@ -63,6 +74,11 @@ class GroundingModel(nn.Module):
     def vocab_size(self) -> int:
         return self.text_encoder.vocab_size
 
+    @property
+    def open_vocabulary(self) -> bool:
+        """True when the text encoder reads any words (``encode_texts``), not only its vocabulary's."""
+        return isinstance(self.text_encoder, MiniLMTextEncoder)
+
     # -- towers
     def encode_audio(
         self, feats: torch.Tensor, feat_lengths: torch.Tensor | None = None
@@ -73,6 +89,12 @@ class GroundingModel(nn.Module):
     def encode_text(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Token ids (N, L) + lengths (N,) -> phrase embeddings (N, D)."""
         return self.text_encoder(tokens, lengths)
+
+    def encode_texts(self, phrases: Sequence[str]) -> torch.Tensor:
+        """Phrase texts -> (N, D), for an open-vocabulary text encoder (word encoders read token ids)."""
+        if not self.open_vocabulary:
+            raise TypeError("the word-embedding text encoder reads token ids: use encode_text")
+        return self.text_encoder.encode_texts(phrases)
 
     def features(self, waveform: torch.Tensor, lengths: torch.Tensor | None = None
                  ) -> tuple[torch.Tensor, torch.Tensor]:

@@ -3,10 +3,11 @@
 Output, per split: `audio/*.flac` (10 s, 32 kHz mono), `captions.csv` (AudioCaps
 columns), `labels.json` (AudioGrounding v2 with segments: evaluation only) and
 `weak.json` (phrases the parser extracts from the captions, no segments: what
-weakly-supervised training reads). The build is deterministic: a clip's RNG is seeded
-by (seed, split, index), so the same seed and bank give byte-identical files, and the
-printed content hash says so. The corpus is written to a temporary folder and renamed
-into place when complete.
+weakly-supervised training reads); at the top, `wordings.json` (per class, held-out
+wordings no caption uses, for `wstag evaluate --wordings`; not part of the hash). The
+build is deterministic: a clip's RNG is seeded by (seed, split, index), so the same
+seed and bank give byte-identical files, and the printed content hash says so. The
+corpus is written to a temporary folder and renamed into place when complete.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from wstag.errors import ConfigError
 from wstag.scapes.bank import SAMPLE_RATE, SPLITS, Recording, SoundBank
 from wstag.scapes.captions import write_caption
 from wstag.scapes.mixing import Composer, MixConfig, render
+from wstag.scapes.wordings import write_corpus_wordings
 
 PRESETS: dict[str, dict[str, int]] = {
     "tiny": {"train": 48, "val": 16, "test": 24},
@@ -205,6 +207,7 @@ def build_corpus(
         "preset": preset, "seed": seed, "sizes": sizes, "bank_hash": bank.content_hash,
         "content_hash": h.hexdigest()[:16], "mix_config": asdict(config), "stats": stats,
     }
+    write_corpus_wordings(tmp, bank.table)  # held-out query wordings: outside the hash, they change no clip
     with atomic_open(tmp / COMPLETE_MARKER) as fh:
         json.dump(info, fh, indent=1)
     if out.exists():

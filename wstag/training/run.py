@@ -288,7 +288,8 @@ def train(
     train_dl = DataLoader(train_ds, shuffle=True, drop_last=drop_last and len(train_ds) > tc.batch_size, **loader)
     val_dl = DataLoader(val_ds, shuffle=False, **loader)
 
-    model = build_model(config.model, len(vocab), front_end)  # checks n_mels and time_downsample
+    # checks n_mels and time_downsample; the words let a MiniLM text encoder read token ids as text
+    model = build_model(config.model, len(vocab), front_end, words=vocab.itos)
     if module_cls is SelfSupervisedModule:  # the teacher is read from its folder, on resume too
         module = SelfSupervisedModule(model, tc, load_teacher(tc.teacher, model, vocab, front_end))
         say(f"self-supervision from the teacher in {tc.teacher}")
