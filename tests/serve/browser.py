@@ -41,6 +41,18 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
 
 
+def require() -> None:
+    """Skip the calling test when no browser is here, with the reason; in CI, fail it instead."""
+    import pytest
+
+    why = missing()
+    if why is None:
+        return
+    if in_ci():
+        pytest.fail(f"the browser test must run in CI, but {why}; .ci/run installs it with apt")
+    pytest.skip(f"no headless browser: {why}")
+
+
 def start_chromium(width: int = 1280, height: int = 1100):
     """A headless Chromium driven by the system chromedriver."""
     from selenium import webdriver

@@ -20,11 +20,7 @@ PHRASES = ["a dog barks", "rain falls"]
 
 @pytest.fixture(scope="module")
 def driver():
-    why = browser.missing()
-    if why is not None:
-        if browser.in_ci():
-            pytest.fail(f"the browser test must run in CI, but {why}; .ci/run installs it with apt")
-        pytest.skip(f"no headless browser: {why}")
+    browser.require()
     d = browser.start_chromium()
     yield d
     d.quit()
@@ -93,14 +89,14 @@ def test_upload_ground_drag_and_agree_with_the_api(driver, live_server, corpus_c
     # drag the threshold into the curve that varies most: the segments change, and equal the API's
     curves = np.array([p["curve"] for p in api_ground(live_server, recording, start)["phrases"]])
     curve = curves[np.argmax(np.ptp(curves, axis=1))]
-    settled = drag_threshold(driver, float(np.round(np.quantile(curve, 0.5), 2)))
+    settled = drag_threshold(driver, float(np.round(np.quantile(curve, 0.3), 2)))
     assert settled != start
     after = browser.page_segments(driver)
     assert after != before and len(after) > 0
     assert after == browser.api_segments(api_ground(live_server, recording, settled))
     assert browser.plotted_segments(driver) == after
 
-    settled2 = drag_threshold(driver, float(np.round(np.quantile(curve, 0.9), 2)))
+    settled2 = drag_threshold(driver, settled + 0.03)
     assert settled2 > settled
     again = browser.page_segments(driver)
     assert again != after and again == browser.api_segments(api_ground(live_server, recording, settled2))
