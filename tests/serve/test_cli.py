@@ -60,6 +60,9 @@ def test_serve_answers_on_the_loopback_address(serve_model_dir, tiny_corpus):
         assert info.status_code == 200 and info.json()["model"] == str(serve_model_dir)
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
         assert page.status_code == 200 and "wstag" in page.text
+        assert httpx.get(f"http://localhost:{port}/api/info", timeout=5).status_code == 200
+        rebound = httpx.get(f"http://127.0.0.1:{port}/api/info", headers={"Host": "evil.example"}, timeout=5)
+        assert rebound.status_code == 400  # another site's name pointed at this address is not answered
     finally:
         proc.terminate()
         output = proc.communicate(timeout=30)[0]

@@ -36,7 +36,8 @@ def serve(
     if index is not None and not (index / "manifest.json").is_file():
         raise ConfigError(f"--index {index}: not an index folder (no manifest.json); build one with "
                           f"`wstag index build`")
-    if not _is_loopback(host):
+    loopback = _is_loopback(host)
+    if not loopback:
         log(f"warning: listening on {host}: anyone who can reach this machine can use the page and upload files")
 
     import uvicorn
@@ -45,7 +46,8 @@ def serve(
     from wstag.serve import create_app
 
     grounder = Grounder.load(model, device=device, cache_size=32)
-    app = create_app(grounder, corpus=corpus, index=index, max_upload_bytes=int(max_upload_mb * 1e6))
+    app = create_app(grounder, corpus=corpus, index=index, max_upload_bytes=int(max_upload_mb * 1e6),
+                     allowed_hosts=[host, "127.0.0.1", "localhost", "::1", "[::1]"] if loopback else None)
     shown = f"[{host}]" if ":" in host else host
     log(f"wstag serve: http://{shown}:{port}/  (model {grounder.model_dir}; Ctrl-C stops)")
     uvicorn.run(app, host=host, port=port, log_level="warning")

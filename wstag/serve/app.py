@@ -33,6 +33,7 @@ from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from wstag.audio.io import audio_info
 from wstag.errors import WstagError
@@ -61,10 +62,13 @@ def default_limits(max_upload_bytes: int = MAX_UPLOAD_BYTES) -> S.Limits:
 
 
 def create_app(grounder: Grounder, *, corpus: str | Path | None = None, index: str | Path | None = None,
-               uploads_dir: str | Path | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> FastAPI:
+               uploads_dir: str | Path | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES,
+               allowed_hosts: list[str] | None = None) -> FastAPI:
     """The app for one model; ``corpus`` and ``index`` folders are optional (checked here, before serving).
 
     Uploads go to ``uploads_dir`` (a temporary folder, deleted at shutdown, when None).
+    ``allowed_hosts``: the Host headers answered (``wstag serve`` on the loopback address
+    gives its names, so a web page elsewhere cannot reach it through DNS rebinding).
     """
     limits = default_limits(max_upload_bytes)
     own_uploads = uploads_dir is None
@@ -73,6 +77,7 @@ def create_app(grounder: Grounder, *, corpus: str | Path | None = None, index: s
                             Corpus(corpus) if corpus is not None else None, _open_index(index, grounder))
     model_lock = threading.Lock()
     spectrograms: OrderedDict[tuple, bytes] = OrderedDict()
+    spectrogram_lock = threading.Lock()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -87,6 +92,8 @@ def create_app(grounder: Grounder, *, corpus: str | Path | None = None, index: s
     app.state.recordings = recordings
     app.state.limits = limits
     _add_error_handlers(app, limits)
+    if allowed_hosts is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -153,15 +160,18 @@ def create_app(grounder: Grounder, *, corpus: str | Path | None = None, index: s
         try:
             stat = entry.path.stat()
             key = (entry.id, stat.st_size, stat.st_mtime_ns)
-            if key not in spectrograms:
+            with spectrogram_lock:
+                png = spectrograms.get(key)
+            if png is None:
                 seconds = entry.duration if entry.duration is not None else audio_info(entry.path).duration
                 if seconds > MAX_SPECTROGRAM_SECONDS:
                     raise Refused(422, f"{entry.name}: {seconds:.0f} s is too long for a spectrogram "
                                        f"(at most {MAX_SPECTROGRAM_SECONDS:.0f} s); the curves are still drawn")
-                spectrograms[key] = logmel_png(entry.path, grounder.front_end)
-                while len(spectrograms) > SPECTROGRAMS_KEPT:
-                    spectrograms.popitem(last=False)
-            png = spectrograms[key]
+                png = logmel_png(entry.path, grounder.front_end)
+                with spectrogram_lock:
+                    spectrograms[key] = png
+                    while len(spectrograms) > SPECTROGRAMS_KEPT:
+                        spectrograms.popitem(last=False)
         except FileNotFoundError:
             raise Refused(404, f"{entry.name}: the file is no longer there") from None
         except WstagError as exc:
