@@ -41,6 +41,8 @@ QUIET_WARNINGS: tuple[tuple[str, type[Warning], str], ...] = (
     # deprecations inside dependencies, about their own calls
     (r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning, r"lightning\."),  # newer torch vs lightning 2.6
     (r"pkg_resources is deprecated", UserWarning, ""),  # sed_scores_eval -> dcase_util, at import
+    # DDP on a one-channel conv kernel (C, 1, k, k): the size-1 axis's stride differs, the memory does not
+    (r"Grad strides do not match bucket view strides", UserWarning, r"torch\."),
 )
 
 def quiet_terminal() -> None:

@@ -1,11 +1,16 @@
 """The shared Lightning fit helper: last.ckpt follows every epoch, best follows the monitor."""
 
+from types import SimpleNamespace
+
 import lightning as L
 import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from wstag.training.fit import fit
+
+#: a trainer's strategy in one process: its own verdict is everybody's
+_ONE_PROCESS = SimpleNamespace(reduce_boolean_decision=lambda decision, all=True: decision)
 
 
 class _Drifting(L.LightningModule):
@@ -83,7 +88,7 @@ def test_the_budget_stops_before_an_epoch_that_would_overrun():
 
     now = [0.0]
     budget = WholeEpochBudget(100.0, clock=lambda: now[0])
-    trainer = SimpleNamespace(should_stop=False)
+    trainer = SimpleNamespace(should_stop=False, strategy=_ONE_PROCESS)
     budget.on_train_start(trainer, None)
     for t in (40.0, 60.0):  # a slow first epoch (40 s), then 20 s: 60 + 20 <= 100, go on
         now[0] = t
@@ -101,10 +106,10 @@ def test_a_resumed_run_spends_only_what_is_left_of_the_budget():
 
     now = [0.0]
     first = WholeEpochBudget(100.0, clock=lambda: now[0])
-    first.on_train_start(SimpleNamespace(should_stop=False), None)
+    first.on_train_start(SimpleNamespace(should_stop=False, strategy=_ONE_PROCESS), None)
     for t in (30.0, 50.0):
         now[0] = t
-        first.on_train_epoch_end(SimpleNamespace(should_stop=False), None)
+        first.on_train_epoch_end(SimpleNamespace(should_stop=False, strategy=_ONE_PROCESS), None)
     now[0] = 55.0  # interrupted mid-epoch after the checkpoint of epoch 2 ...
     state = first.state_dict()
     assert state == {"spent": 55.0, "epoch_seconds": [30.0, 20.0]}
@@ -112,7 +117,7 @@ def test_a_resumed_run_spends_only_what_is_left_of_the_budget():
     now[0] = 1000.0  # ... and resumed later
     resumed = WholeEpochBudget(100.0, clock=lambda: now[0])
     resumed.load_state_dict(state)
-    trainer = SimpleNamespace(should_stop=False)
+    trainer = SimpleNamespace(should_stop=False, strategy=_ONE_PROCESS)
     resumed.on_train_start(trainer, None)
     now[0] = 1020.0  # 75 s spent; another 20 s epoch ends at 95: go on
     resumed.on_train_epoch_end(trainer, None)
@@ -129,7 +134,7 @@ def test_the_budget_judges_by_the_first_epoch_until_there_is_a_second():
 
     now = [0.0]
     budget = WholeEpochBudget(100.0, clock=lambda: now[0])
-    trainer = SimpleNamespace(should_stop=False)
+    trainer = SimpleNamespace(should_stop=False, strategy=_ONE_PROCESS)
     budget.on_train_start(trainer, None)
     now[0] = 55.0  # 55 + 55 > 100
     budget.on_train_epoch_end(trainer, None)

@@ -202,3 +202,37 @@ def import_audiogrounding_cmd(
         res = import_audiogrounding(labels, audio_dir, out, weak_phrases=weak_phrases, max_missing=max_missing,
                                     copy=copy, workers=workers, force=force, progress=progress, log=log)
     _print_import(res)
+
+
+@app.command()
+@handle_errors
+def pack(
+    data: Path = typer.Argument(..., help="Corpus folder (from `wstag data build` or an import)."),
+    config: Optional[Path] = typer.Option(None, help="Experiment YAML or shipped config name whose front end to "
+                                                     "use (default: the paper's log-mel)."),
+    splits: str = typer.Option("train,val,test", help="Comma-separated splits."),
+    workers: int = typer.Option(0, help="Processes computing features (0: every core)."),
+) -> None:
+    """Pack the log-mel features of a corpus (what `wstag train` does first): every core, each
+    recording once, resumable after a kill; unreadable audio is skipped and named."""
+    from wstag.audio.frontend import DEFAULT_FRONT_END
+    from wstag.data.packing import UNREADABLE_LIST, pack_corpus
+
+    front_end = DEFAULT_FRONT_END
+    if config is not None:
+        from wstag.shipped import config_path
+        from wstag.training.config import load_experiment
+
+        front_end = load_experiment(config_path(config)).front_end
+    with step("pack"):
+        results = pack_corpus(data, [s.strip() for s in splits.split(",") if s.strip()], front_end=front_end,
+                              workers=workers or None, progress=progress, log=log)
+    for split, r in results.items():
+        rate = f", {r.clips_per_second:.1f} clips/s" if r.computed else ""
+        typer.echo(f"{split:6s} {r.path}: {r.computed} computed, {r.linked} linked to the same recording, "
+                   f"{r.reused} already packed{rate}")
+    for split, r in results.items():
+        if r.unreadable:
+            names = ", ".join(list(r.unreadable)[:20]) + (" ..." if len(r.unreadable) > 20 else "")
+            typer.echo(f"{split}: {len(r.unreadable)} unreadable, skipped (all in "
+                       f"{r.path.parent / UNREADABLE_LIST}): {names}")

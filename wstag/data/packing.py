@@ -334,3 +334,52 @@ def _exclusive(lock: Path, say) -> Iterator[None]:
         except OSError as exc:  # a file system without locks
             say(f"{lock}: cannot lock ({exc}); packing without a lock")
         yield
+
+
+# -- a whole corpus --------------------------------------------------------------------
+UNREADABLE_LIST = "unreadable.txt"
+
+
+def corpus_audio_ids(split_dir: Path) -> list[str]:
+    """The audio ids a split's label files name: weak.json (training) and labels.json (evaluation)."""
+    from wstag.data.audiogrounding import read_v2, read_weak_v2
+
+    ids: dict[str, None] = {}
+    if (split_dir / "weak.json").is_file():
+        ids.update(dict.fromkeys(c.audio_id for c in read_weak_v2(split_dir / "weak.json")))
+    if (split_dir / "labels.json").is_file():
+        ids.update(dict.fromkeys(c.audio_id for c in read_v2(split_dir / "labels.json")))
+    return list(ids)
+
+
+def pack_corpus(
+    data_dir: Path,
+    splits: Sequence[str] = ("train", "val", "test"),
+    *,
+    front_end: FrontEnd = DEFAULT_FRONT_END,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, PackResult]:
+    """Pack every split of a corpus folder (what ``wstag train`` and ``evaluate`` would do first).
+
+    Each split's unreadable audio is listed in ``<split>/unreadable.txt`` (removed when none is).
+    """
+    from wstag.data.feature_cache import CACHE_NAME
+
+    results = {}
+    for split in splits:
+        folder = Path(data_dir) / split
+        ids = corpus_audio_ids(folder)
+        if not ids:
+            raise AudioError(f"{folder}: no weak.json or labels.json naming audio; is {data_dir} a corpus?")
+        result = pack_features(folder / "audio", ids, folder / CACHE_NAME, front_end=front_end, workers=workers,
+                               progress=progress, log=log)
+        listing = folder / UNREADABLE_LIST
+        if result.unreadable:
+            with atomic_path(listing) as tmp:
+                tmp.write_text("".join(f"{aid}\t{why}\n" for aid, why in result.unreadable.items()))
+        else:
+            listing.unlink(missing_ok=True)
+        results[split] = result
+    return results

@@ -5,7 +5,9 @@ metric, validation loss by default), early stopping, an optional wall-clock budg
 in whole epochs, resume from ``last.ckpt`` after an interruption, optionally an
 exponential moving average of the weights (Lightning's EMAWeightAveraging: validated and
 saved in place of the raw weights), and the best weights loaded back into the module at
-the end.
+the end. ``trainer`` (a ``TrainerConfig``) spreads the run over devices and nodes (DDP):
+each rank reads its own shard (``distributed.py``), rank 0 alone writes checkpoints and
+logs, and only rank 0 holds the best weights at the end (``FitResult.is_global_zero``).
 
 ``last.ckpt`` comes from its own checkpoint callback that saves after every epoch:
 Lightning's ``save_last`` only refreshes it when a new best is saved, so a resumed
@@ -26,7 +28,9 @@ from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
 from wstag.training.config import MONITORS
+from wstag.training.distributed import ShardedData
 from wstag.training.precision import lightning_precision
+from wstag.training.trainer_config import TrainerConfig
 
 
 class WholeEpochBudget(Callback):
@@ -73,7 +77,8 @@ class WholeEpochBudget(Callback):
         now = self.clock()
         self.epoch_seconds.append(now - self._epoch_start)
         self._epoch_start = now
-        if self.spent() + self.expected_epoch > self.seconds:
+        over = self.spent() + self.expected_epoch > self.seconds
+        if trainer.strategy.reduce_boolean_decision(over, all=False):  # DDP: any rank's clock stops every rank
             trainer.should_stop = True
 
 
@@ -82,6 +87,7 @@ class FitResult:
     best_score: float | None  # of the monitored metric
     epochs: int
     seconds: float
+    is_global_zero: bool = True  # False on the other DDP ranks, whose module keeps its last weights
 
 
 def fit(
@@ -97,6 +103,8 @@ def fit(
     monitor: str = "val/loss",
     ema_decay: float | None = None,
     precision: str = "32",
+    trainer: TrainerConfig | None = None,
+    seed: int = 0,
     callbacks: Sequence[Callback] = (),
     enable_progress_bar: bool = True,
     log: Callable[[str], None] | None = None,
@@ -104,7 +112,9 @@ def fit(
     """Train ``module``; on return it holds the weights of its best validation epoch.
 
     ``monitor`` is a key of ``MONITORS``, which says whether lower or higher is better.
+    ``seed`` orders the training shards under DDP (a permutation per seed and epoch).
     """
+    devices = trainer or TrainerConfig()
     say = log or (lambda m: None)
     mode = MONITORS[monitor]
     ckpt_dir = Path(out_dir) / "checkpoints"
@@ -114,7 +124,7 @@ def fit(
         callbacks = [EMAWeightAveraging(decay=ema_decay), *callbacks]
     if max_minutes:
         callbacks = [WholeEpochBudget(60 * max_minutes), *callbacks]
-    trainer = L.Trainer(
+    lightning = L.Trainer(
         max_epochs=max_epochs,
         max_time={"minutes": max_minutes} if max_minutes else None,
         gradient_clip_val=grad_clip,
@@ -123,17 +133,20 @@ def fit(
         enable_progress_bar=enable_progress_bar,
         enable_model_summary=False,
         deterministic=False,
-        accelerator="auto",
-        devices=1,
+        accelerator=devices.accelerator,
+        devices=devices.devices,
+        num_nodes=devices.num_nodes,
+        strategy=devices.lightning_strategy(),
+        use_distributed_sampler=False,  # ShardedData shards without repeating clips
         precision=lightning_precision(precision),
     )
     last = ckpt_dir / "last.ckpt"
     if last.is_file():
         say(f"resuming from {last}")
     start = time.perf_counter()
-    trainer.fit(module, train_dl, val_dl, ckpt_path=str(last) if last.is_file() else None)
+    lightning.fit(module, datamodule=ShardedData(train_dl, val_dl, seed), ckpt_path=str(last) if last.is_file() else None)
     seconds = time.perf_counter() - start
-    if best.best_model_path:
+    if best.best_model_path and lightning.is_global_zero:
         module.load_state_dict(torch.load(best.best_model_path, map_location="cpu", weights_only=False)["state_dict"])
     best_score = float(best.best_model_score) if best.best_model_score is not None else None
-    return FitResult(best_score, trainer.current_epoch, seconds)
+    return FitResult(best_score, lightning.current_epoch, seconds, lightning.is_global_zero)

@@ -23,7 +23,8 @@ from torch.utils.data import DataLoader
 from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.data.atomic import atomic_open
 from wstag.data.audiogrounding import read_v2, read_weak_v2
-from wstag.data.feature_cache import CACHE_NAME, FeatureStore, build_feature_cache
+from wstag.data.feature_cache import CACHE_NAME, FeatureStore
+from wstag.data.packing import pack_features
 from wstag.errors import ConfigError
 from wstag.models.checkpoint import CONFIG, WEIGHTS, check_front_end, read_front_end, save_model
 from wstag.models.clap import CONFIG as CLAP_CONFIG
@@ -39,6 +40,7 @@ from wstag.training.config import SAMPLED_REGIMES, ExperimentConfig
 from wstag.training.datasets import (
     CaptionDataset, PhraseLevelDataset, StrongPhraseDataset, collate_phrase_batch, collate_strong_batch,
 )
+from wstag.training.distributed import is_launch_rank_zero, launched_processes
 from wstag.training.fit import fit
 from wstag.training.phrase_level import PhraseLevelModule
 from wstag.training.precision import resolve_precision
@@ -149,6 +151,9 @@ def _clap_model(config: ExperimentConfig, data, vocab: Vocabulary, out_dir: Path
     if (folder / "model" / CLAP_CONFIG).is_file():
         say(f"phrase embeddings from this run's CLAP ({folder / 'model'})")
         return load_clap(folder / "model")
+    if launched_processes() > 1:  # every rank would train its own into the same folder
+        raise ConfigError(f"{out_dir}: no CLAP yet for sampling.embeddings clap, and {launched_processes()} processes "
+                          f"were launched; train once on one process first, or set clap.pretrained=FOLDER")
     return load_clap(_train_clap_into(config, data, vocab, folder, say, enable_progress_bar))
 
 
@@ -169,7 +174,8 @@ def train_corpus_clap(config: ExperimentConfig, data_dir: Path, folder: Path, lo
     data_dir = Path(data_dir)
     splits = [_split_paths(data_dir, s) for s in ("train", "val")]
     clips = [read_weak_v2(labels) for _, labels in splits]
-    feats = [prepare_features(f, c, front_end=config.front_end) for (f, _), c in zip(splits, clips)]
+    prepared = [prepare_features(f, c, front_end=config.front_end, log=say) for (f, _), c in zip(splits, clips)]
+    clips, feats = [c for _, c in prepared], [f for f, _ in prepared]
     vocab = Vocabulary.build(c.caption for c in clips[0])
     return _train_clap_into(config, (*clips, *feats), vocab, Path(folder), say, enable_progress_bar)
 
@@ -200,11 +206,16 @@ def make_sampler(config: ExperimentConfig, data, vocab: Vocabulary, out_dir: Pat
 
 
 def prepare_features(folder: Path, clips, progress: Callable | None = None,
-                     front_end: FrontEnd = DEFAULT_FRONT_END) -> FeatureStore:
-    """The split's feature cache for ``front_end`` (built or rebuilt if needed), opened and checked."""
-    path = build_feature_cache(folder / "audio", [c.audio_id for c in clips], folder / CACHE_NAME,
-                               progress=progress, front_end=front_end)
-    return FeatureStore(path, front_end)
+                     front_end: FrontEnd = DEFAULT_FRONT_END, log: Callable[[str], None] | None = None,
+                     ) -> tuple[FeatureStore, list]:
+    """The split's feature cache for ``front_end`` (packed or completed if needed), opened and
+    checked, and the clips that have features: those whose audio cannot be read are named and left out."""
+    result = pack_features(folder / "audio", [c.audio_id for c in clips], folder / CACHE_NAME,
+                           front_end=front_end, progress=progress, log=log)
+    if result.unreadable:
+        names = ", ".join(list(result.unreadable)[:10]) + (" ..." if len(result.unreadable) > 10 else "")
+        (log or print)(f"{folder}: {len(result.unreadable)} clips left out, their audio cannot be read: {names}")
+    return FeatureStore(result.path, front_end), [c for c in clips if c.audio_id not in result.unreadable]
 
 
 def check_run_front_end(out_dir: Path, front_end: FrontEnd) -> None:
@@ -273,12 +284,13 @@ def train(
         keep = np.sort(rng.choice(len(train_clips), max(1, round(tc.train_fraction * len(train_clips))), replace=False))
         train_clips = [train_clips[i] for i in keep]
         say(f"training on {len(train_clips)} clips ({tc.train_fraction:.0%} of the train split)")
-    train_feats = prepare_features(train_folder, train_clips, progress, front_end)
-    val_feats = prepare_features(val_folder, val_clips, progress, front_end)
+    train_feats, train_clips = prepare_features(train_folder, train_clips, progress, front_end, say)
+    val_feats, val_clips = prepare_features(val_folder, val_clips, progress, front_end, say)
 
     vocab_path = out_dir / "vocab.json"
     vocab = Vocabulary.load(vocab_path) if vocab_path.is_file() else Vocabulary.build(c.caption for c in train_clips)
-    vocab.save(vocab_path)
+    if is_launch_rank_zero():  # DDP: the other ranks build the same vocabulary
+        vocab.save(vocab_path)
     data = (train_clips, val_clips, train_feats, val_feats)
     sampler = make_sampler(config, data, vocab, out_dir, say, enable_progress_bar) if tc.regime in SAMPLED_REGIMES else None
     train_ds, val_ds, collate, module_cls = REGIMES[tc.regime](*data, vocab, tc, sampler, front_end.grid)
@@ -299,8 +311,12 @@ def train(
     precision = resolve_precision(tc.precision)  # "auto" -> what this machine runs, as recorded below
     result = fit(module, train_dl, val_dl, out_dir, max_epochs=tc.max_epochs, max_minutes=tc.max_minutes,
                  early_stop_patience=tc.early_stop_patience, grad_clip=tc.grad_clip,
-                 monitor=tc.monitor, ema_decay=tc.ema_decay, precision=precision,
-                 callbacks=[_RedrawNegatives(), timer], enable_progress_bar=enable_progress_bar, log=say)
+                 monitor=tc.monitor, ema_decay=tc.ema_decay, precision=precision, trainer=config.trainer,
+                 seed=tc.seed, callbacks=[_RedrawNegatives(), timer], enable_progress_bar=enable_progress_bar,
+                 log=say)
+    model_dir = out_dir / MODEL_DIR
+    if not result.is_global_zero:  # DDP: rank 0 alone holds the best weights and writes the model folder
+        return TrainResult(model_dir, tc.monitor, result.best_score, result.epochs, result.seconds, timer.data_share)
     extra = {
         "experiment": config.to_dict(),
         "config_hash": config_hash(config.to_dict()),
@@ -317,6 +333,5 @@ def train(
     corpus_info = data_dir / "corpus.json"
     if corpus_info.is_file():
         extra["corpus_hash"] = json.loads(corpus_info.read_text()).get("content_hash")
-    model_dir = out_dir / MODEL_DIR
     save_model(model_dir, module.model.cpu(), vocab, extra=extra)
     return TrainResult(model_dir, tc.monitor, result.best_score, result.epochs, result.seconds, timer.data_share)
