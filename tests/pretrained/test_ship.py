@@ -110,3 +110,13 @@ def test_the_ship_command_evaluates_for_real(tmp_path, tiny_corpus):
     assert f"psds_whole {card['evaluation']['metrics']['psds_whole']:.1f}" in res.output
     assert "README block refreshed" in res.output and "| PSDS whole |" in readme.read_text()
     assert not (model / "metrics.json").exists()
+
+
+def test_an_open_vocabulary_card_lists_no_words(tmp_path, corpus, measured):
+    card = ship.ship_model(make_model_dir(tmp_path / "m"), corpus, into=tmp_path / "p").card
+    assert card["model"]["text_encoder"] == "word"
+    assert ship.text_encoder_kind({"model": {"text_encoder": {"kind": "minilm", "hidden": 0}}}) == "minilm"
+    open_card = {**card, "known_words": None, "model": {**card["model"], "text_encoder": "minilm"}}
+    for text in (ship.render_card_md(open_card), ship.render_readme_block(open_card)):
+        assert "Open vocabulary: its `minilm` text encoder reads any words" in text
+        assert "words it knows" not in text.lower()

@@ -39,8 +39,9 @@ def ship(
                             progress=progress)
     metrics = result.card["evaluation"]["metrics"]
     typer.echo("  ".join(f"{k} {metrics[k]:.1f}" for k in METRIC_KEYS))
+    words = result.card["known_words"]
     typer.echo(f"shipped {result.folder} (card: card.json, MODEL_CARD.md; "
-               f"{len(result.card['known_words'])} known words)")
+               + ("open vocabulary)" if words is None else f"{len(words)} known words)"))
     if readme is not None or SOURCE_README.is_file():
         log("README block refreshed" if result.readme_updated else
             f"README has no block for {name}: add the markers of wstag.experiments.ship.readme_markers('{name}')")
@@ -61,4 +62,4 @@ def list_models() -> None:
         m, t = card["evaluation"]["metrics"], card["training"]
         typer.echo(f"{name}  {t['experiment']} seed {t['seed']}, {t['epochs']} epochs; PSDS whole {m['psds_whole']:.1f}, "
                    f"short {m['psds_short']:.1f}; corpus {card['evaluation']['corpus_hash']}; "
-                   f"{len(card['known_words'])} words")
+                   + ("open vocabulary" if card["known_words"] is None else f"{len(card['known_words'])} words"))

@@ -89,6 +89,12 @@ def known_words(vocab: Vocabulary) -> list[str]:
     return sorted(w for w in vocab.words if any(ch.isalnum() for ch in w))
 
 
+def text_encoder_kind(config: dict[str, Any]) -> str:
+    """``word`` (knows its vocabulary only) or an open-vocabulary kind such as ``minilm``."""
+    section = (config.get("model") or {}).get("text_encoder") or {}
+    return section.get("kind", "word") if isinstance(section, dict) else "word"
+
+
 def build_card(name: str, model_dir: Path, data_dir: Path, split: str, metrics: dict[str, Any]) -> dict[str, Any]:
     """Everything the card says, from the model folder, the corpus and the figures just measured."""
     config = json.loads((model_dir / CONFIG).read_text(encoding="utf-8"))
@@ -131,10 +137,13 @@ def build_card(name: str, model_dir: Path, data_dir: Path, split: str, metrics: 
         "model": {
             "parameters": count_parameters(model_dir / WEIGHTS),
             "bytes": sum((model_dir / f).stat().st_size for f in MODEL_FILES),
+            "text_encoder": text_encoder_kind(config),
         },
         "shipped_from": str(model_dir),
         "shipped_on": _dt.date.today().isoformat(),
-        "known_words": known_words(Vocabulary.load(model_dir / VOCAB)),
+        # None: an open-vocabulary text encoder reads any words
+        "known_words": (known_words(Vocabulary.load(model_dir / VOCAB))
+                        if text_encoder_kind(config) == "word" else None),
     }
 
 
@@ -165,16 +174,25 @@ def _num(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+def _open_vocabulary_line(card: dict[str, Any]) -> str:
+    return (f"Open vocabulary: its `{card['model']['text_encoder']}` text encoder reads any words, "
+            "not only those of the training captions.\n")
+
+
 def render_card_md(card: dict[str, Any]) -> str:
     """MODEL_CARD.md: what the model is, how it was measured, what it knows."""
     words = card["known_words"]
-    return (
+    head = (
         f"# Shipped model `{card['name']}`\n\n"
         f"Load it by name: `{card['load']['python']}` or `{card['load']['cli']}`.\n"
         f"Written by `wstag model ship` on {card['shipped_on']} from `{card['shipped_from']}`; "
         f"the same facts as JSON: `{CARD_JSON}`.\n\n"
         f"{_provenance_lines(card)}\n"
         f"{_figures_table(card)}\n"
+    )
+    if words is None:
+        return head + _open_vocabulary_line(card)
+    return head + (
         f"## Words it knows ({len(words)})\n\n"
         "Its text encoder embeds these words (from the training captions); a phrase keeps its known words "
         "and a phrase with none is refused.\n\n"
@@ -189,6 +207,8 @@ def readme_markers(name: str) -> tuple[str, str]:
 def render_readme_block(card: dict[str, Any]) -> str:
     """The README's copy of the card: provenance, figures and the known words (folded)."""
     words = card["known_words"]
+    if words is None:
+        return f"{_provenance_lines(card)}\n{_figures_table(card)}\n{_open_vocabulary_line(card)}"
     return (
         f"{_provenance_lines(card)}\n"
         f"{_figures_table(card)}\n"
