@@ -43,6 +43,7 @@ def test_overrides_use_dotted_paths_and_yaml_values():
     ({"colour": 1}, "unknown top-level keys"),
     ({"training": {"regime": "self_supervised"}}, "training.teacher is required"),
     ({"training": {"monitor": "val/acc"}}, "training.monitor must be one of"),
+    ({"training": {"lr_schedule": "linear"}}, "training.lr_schedule must be one of"),
     ({"training": {"ema_decay": 1.5}}, r"training.ema_decay must be in \(0, 1\)"),
     ({"training": {"threads": 0}}, r"training.threads must be an integer >= 1"),
     ({"training": {"threads": True}}, r"training.threads must be an integer >= 1"),
@@ -81,3 +82,36 @@ def test_bad_override_and_missing_file(tmp_path):
         parse_experiment({}, "x.yaml", ["training.lr"])
     with pytest.raises(ConfigError, match="config file not found"):
         load_experiment(tmp_path / "none.yaml")
+
+
+def test_the_cosine_schedule_anneals_the_lr_to_zero_over_the_run_step_by_step():
+    from types import SimpleNamespace
+
+    from wstag.training.phrase_level import PhraseLevelModule
+
+    cfg = parse_experiment({"training": {"lr": 0.002, "lr_schedule": "cosine"}}, "x.yaml")
+    module = PhraseLevelModule(build_model("cpu_fast", vocab_size=10), cfg.training)
+    module._trainer = SimpleNamespace(estimated_stepping_batches=4)
+    setup = module.configure_optimizers()
+    opt, sched = setup["optimizer"], setup["lr_scheduler"]["scheduler"]
+    assert setup["lr_scheduler"]["interval"] == "step"
+    lrs = []
+    for _ in range(4):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    lrs.append(opt.param_groups[0]["lr"])
+    # 0.002 * (1 + cos(pi * k / 4)) / 2 for k = 0..4
+    assert lrs == pytest.approx([0.002, 0.0017071, 0.001, 0.0002929, 0.0], abs=1e-6)
+
+
+def test_a_key_added_later_leaves_old_hashes_alone_until_it_is_used():
+    from wstag.provenance import config_hash
+
+    cfg = parse_experiment({"training": {"lr": 0.002}}, "x.yaml")
+    before = cfg.to_dict()
+    del before["training"]["lr_schedule"]  # the config as results recorded before these keys existed
+    del before["trainer"]
+    assert cfg.hash() == config_hash(before)
+    cosine = parse_experiment({"training": {"lr": 0.002, "lr_schedule": "cosine"}}, "x.yaml")
+    assert cosine.hash() != cfg.hash()

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from wstag.data.atomic import atomic_open
 from wstag.errors import ConfigError
-from wstag.provenance import code_commit, config_hash
+from wstag.provenance import code_commit
 from wstag.shipped import CONFIG_DIR  # the rows' configs: package data, so an installed wheel has them
 
 if TYPE_CHECKING:
@@ -205,7 +205,7 @@ def _is_current(group: GroupRun, row: Row, seed: int, device: str, epochs: int, 
         config, _ = row_config(row, seed, device, epochs, group, extra)
     except ConfigError:  # e.g. its teacher's JSON is gone: train again
         return False
-    return done["config_hash"] == config_hash(config.to_dict()) and (Path(done["model_dir"]) / "config.json").is_file()
+    return done["config_hash"] == config.hash() and (Path(done["model_dir"]) / "config.json").is_file()
 
 
 def _seconds_per_epoch(group: GroupRun, rows: Sequence[Row], seeds: Sequence[int]) -> float | None:
@@ -218,7 +218,7 @@ def _run_row(row: Row, seed: int, config: "ExperimentConfig", data: Path, group:
     from wstag.experiments.evaluate import evaluate_model
     from wstag.training.run import finished_run, train
 
-    chash = config_hash(config.to_dict())
+    chash = config.hash()
     run_dir = group.work / f"seed{seed}" / f"{row.key}-{chash[:8]}"
     start = time.perf_counter()
     trained = finished_run(run_dir)

@@ -22,8 +22,10 @@ from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.errors import ConfigError
 from wstag.models.clap import ClapConfig
 from wstag.models.factory import to_model_config
+from wstag.provenance import config_hash
 from wstag.sampling.clustering_sampler import CLUSTER_DRAWS, CLUSTERING
 from wstag.training.precision import PRECISIONS
+from wstag.training.trainer_config import TrainerConfig
 
 REGIMES = ("phrase_level", "sentence_level", "sstag", "self_supervised")
 SAMPLING = ("random", "similarity", "clustering")
@@ -32,6 +34,11 @@ SAMPLING = ("random", "similarity", "clustering")
 EMBEDDINGS = ("clap", "sbert")
 SAMPLED_REGIMES = ("phrase_level", "self_supervised")  # regimes that draw negative phrases
 POOLINGS = ("mean", "max", "linear_softmax", "exp_softmax")
+#: (section, key) -> the value with which a key added later behaves as before it existed
+#: (ExperimentConfig.hash leaves it out then). Never change a value listed here.
+HASH_NEUTRAL: dict[tuple[str, str], Any] = {("training", "lr_schedule"): "plateau",
+                                            **{("trainer", k): v for k, v in dataclasses.asdict(TrainerConfig()).items()}}
+LR_SCHEDULES = ("plateau", "cosine")
 #: validation metrics that may pick the best epoch (and drive LR decay, early stopping):
 #: whether lower or higher is better. ``val/tag_auc`` is logged by the sampled regimes only.
 MONITORS = {"val/loss": "min", "val/tag_auc": "max"}
@@ -48,6 +55,11 @@ class TrainingConfig:
     lr: float = 1e-3
     lr_factor: float = 0.1
     lr_patience: int = 3
+    # "plateau": divide the LR by 1/lr_factor when the monitor stalls for lr_patience epochs
+    # (the usual recipe when training runs to convergence); "cosine": anneal it to zero
+    # over max_epochs, step by step, for short fixed-epoch CPU runs that never stall long
+    # enough for a plateau to decay the LR.
+    lr_schedule: str = "plateau"
     max_epochs: int = 100
     early_stop_patience: int = 10
     grad_clip: float = 1.0
@@ -80,6 +92,8 @@ class TrainingConfig:
                 bad(key, f"must be >= 1, got {getattr(self, key)}")
         if not 0 < self.lr < 1:
             bad("lr", f"must be in (0, 1), got {self.lr}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            bad("lr_schedule", f"must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         if not 0 < self.train_fraction <= 1:
             bad("train_fraction", f"must be in (0, 1], got {self.train_fraction}")
         if self.num_workers < 0:
@@ -186,9 +200,24 @@ class ExperimentConfig:
     sampling: SamplingConfig = SamplingConfig()
     clap: ClapTrainingConfig = ClapTrainingConfig()
     front_end: FrontEnd = DEFAULT_FRONT_END
+    trainer: TrainerConfig = TrainerConfig()  # devices and nodes (DDP): wstag/training/trainer_config.py
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def hash(self) -> str:
+        """The config hash that keys run folders and finished result files.
+
+        Keys added after results were recorded are left out while they hold the value
+        that reproduces the old behaviour (HASH_NEUTRAL), so adding an option does not
+        retrain every finished row; any other value enters the hash as usual.
+        """
+        d = self.to_dict()
+        for (section, key), old_behaviour in HASH_NEUTRAL.items():
+            if d.get(section, {}).get(key, old_behaviour) == old_behaviour:
+                d.get(section, {}).pop(key, None)
+        d = {k: v for k, v in d.items() if v != {} or k not in {s for s, _ in HASH_NEUTRAL}}  # a new section, all old
+        return config_hash(d)
 
 
 def _coerce(value: str) -> Any:
@@ -260,7 +289,7 @@ def parse_experiment(data: Any, where: str, overrides: list[str] | None = None) 
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping with model, training and sampling sections")
     data = apply_overrides(dict(data), overrides or [], where)
-    unknown = set(data) - {"name", "model", "front_end", "training", "sampling", "clap", "description"}
+    unknown = set(data) - {"name", "model", "front_end", "training", "sampling", "clap", "trainer", "description"}
     if unknown:
         raise ConfigError(f"{where}: unknown top-level keys {sorted(unknown)}")
     model = data.get("model") or {"preset": "cpu"}
@@ -273,6 +302,7 @@ def parse_experiment(data: Any, where: str, overrides: list[str] | None = None) 
         sampling=_section(SamplingConfig, data.get("sampling"), "sampling", where),
         clap=_section(ClapTrainingConfig, data.get("clap"), "clap", where),
         front_end=_front_end(data.get("front_end"), model, where),
+        trainer=_section(TrainerConfig, data.get("trainer"), "trainer", where),
     )
     clap_mels = ClapConfig.from_dict(config.clap.model).n_mels  # a CLAP trained here reads the same cache
     if config.sampling.needs_clap and not config.clap.pretrained and clap_mels != config.front_end.n_mels:

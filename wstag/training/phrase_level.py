@@ -10,6 +10,7 @@ from sklearn.metrics import roc_auc_score
 from wstag.models.grounding import GroundingModel
 from wstag.models.pooling import get_pooling
 from wstag.training.config import MONITORS, TrainingConfig
+from wstag.training.distributed import gather_arrays
 from wstag.training.losses import clip_bce
 
 
@@ -55,20 +56,24 @@ class PhraseLevelModule(L.LightningModule):
             self._val_labels.append(batch["labels"][mask].detach().cpu().numpy() > 0.5)
         else:  # subclasses with another loss
             loss = self._loss(batch)
-        self.log("val/loss", loss, prog_bar=True, batch_size=len(batch["labels"]))
+        self.log("val/loss", loss, prog_bar=True, batch_size=len(batch["labels"]), sync_dist=True)  # DDP: all ranks
 
     def on_validation_epoch_end(self) -> None:
         scores, labels = self._val_scores, self._val_labels
         self._val_scores, self._val_labels = [], []
         if not scores:
             return
-        y, s = np.concatenate(labels), np.concatenate(scores)
+        y, s = gather_arrays(np.concatenate(labels), np.concatenate(scores))  # DDP: every rank's pairs
         auc = roc_auc_score(y, s) if 0 < y.sum() < len(y) else 0.5  # one class only: no ranking to judge
-        self.log("val/tag_auc", float(auc), prog_bar=True)
+        self.log("val/tag_auc", float(auc), prog_bar=True, sync_dist=True)  # the same on every rank
 
     def configure_optimizers(self):
         monitor = self.config.monitor
         opt = torch.optim.Adam(self.parameters(), lr=self.config.lr)
+        if self.config.lr_schedule == "cosine":  # to zero at the last step of max_epochs
+            steps = max(1, int(self.trainer.estimated_stepping_batches))
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
             opt, mode=MONITORS[monitor], factor=self.config.lr_factor, patience=self.config.lr_patience
         )

@@ -30,7 +30,7 @@ from wstag.models.checkpoint import CONFIG, WEIGHTS, check_front_end, read_front
 from wstag.models.clap import CONFIG as CLAP_CONFIG
 from wstag.models.clap import load_clap
 from wstag.models.factory import build_model
-from wstag.provenance import code_commit, config_hash
+from wstag.provenance import code_commit
 from wstag.sampling.clustering_sampler import ClusteringNegativeSampler
 from wstag.sampling.random_sampler import RandomNegativeSampler
 from wstag.sampling.similarity_sampler import SimilarityNegativeSampler
@@ -319,7 +319,7 @@ def train(
         return TrainResult(model_dir, tc.monitor, result.best_score, result.epochs, result.seconds, timer.data_share)
     extra = {
         "experiment": config.to_dict(),
-        "config_hash": config_hash(config.to_dict()),
+        "config_hash": config.hash(),
         "code_commit": commit,
         "seed": tc.seed,
         "corpus": str(data_dir),
