@@ -43,7 +43,7 @@ def test_the_trainer_section_defaults_to_one_device_and_leaves_the_hash_alone():
     (["trainer.devices=auto"], r"trainer.devices must be int, got 'auto'"),
     (["trainer.devices=true"], r"trainer.devices must be int"),
     (["trainer.num_nodes=-1"], r"trainer.num_nodes must be an integer >= 1, got -1"),
-    (["trainer.strategy=fsdp"], r"trainer.strategy must be one of \['auto', 'ddp', 'ddp_spawn'\], got 'fsdp'"),
+    (["trainer.strategy=ddp_spawn"], r"trainer.strategy must be one of \['auto', 'ddp'\], got 'ddp_spawn'"),
     (["trainer.accelerator=tpu"], r"trainer.accelerator must be one of"),
     (["trainer.gpus=2"], r"unknown keys in 'trainer': \['gpus'\]"),
 ])

@@ -18,7 +18,8 @@ ids, one file). So packing
 - transforms every clip alone, so its features do not depend on the worker, the order
   or the clips around it: a resumed packing equals an uninterrupted one bit for bit;
 - waits on a lock file (``.<cache>.lock``) for another packing of the same file (another
-  DDP rank, another run on the same corpus), which it then finds done;
+  DDP rank, another run on the same corpus), which it then finds done (on a file system
+  without locks, pack with ``wstag data pack`` before starting several processes);
 - skips audio it cannot read and names it in :attr:`PackResult.unreadable`; never raises
   for a bad file.
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import socket
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -171,7 +173,7 @@ def _read_parts(folder: Path, front_end: FrontEnd, say) -> dict[str, Path]:
 
 
 # -- computing -------------------------------------------------------------------------
-class _Transform:
+class FileFeatures:
     """One clip's waveform -> its log-mel (T, n_mels) float16, alone (no batch around it)."""
 
     def __init__(self, front_end: FrontEnd):
@@ -190,13 +192,13 @@ class _Transform:
         return feats[: self.front_end.n_feature_frames(len(wave))].astype(np.float16), None
 
 
-_WORKER: _Transform | None = None
+_WORKER: FileFeatures | None = None
 
 
 def _init_worker(front_end: dict) -> None:
     global _WORKER
     torch.set_num_threads(1)  # one process per core: threads would only contend
-    _WORKER = _Transform(FrontEnd.from_dict(front_end))
+    _WORKER = FileFeatures(FrontEnd.from_dict(front_end))
 
 
 def _transform_in_worker(path: str) -> tuple[np.ndarray | None, str | None]:
@@ -238,7 +240,7 @@ def _compute(audio_dir: Path, todo: list[str], folder: Path, front_end: FrontEnd
     finished = False
     try:
         with _one_thread():
-            results = pool.map(_transform_in_worker, paths, chunksize=4) if pool else map(_Transform(front_end), paths)
+            results = pool.map(_transform_in_worker, paths, chunksize=4) if pool else map(FileFeatures(front_end), paths)
             for aid, (feats, problem) in wrap(zip(todo, results), total=len(todo), desc="packing log-mel features"):
                 if feats is None:
                     unreadable[aid] = problem or "unreadable"
@@ -271,7 +273,8 @@ class _PartWriter:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         n = len(list(self.folder.glob("part-*.h5")))
-        with atomic_path(self.folder / f"part-{n:06d}.h5") as tmp, h5py.File(tmp, "w") as h5:
+        name = f"part-{n:06d}-{socket.gethostname()}-{os.getpid()}.h5"  # never another packer's, lock or not
+        with atomic_path(self.folder / name) as tmp, h5py.File(tmp, "w") as h5:
             h5.attrs["front_end"] = self.front_end.tag()
             group = h5.create_group(GROUP)
             for aid, feats in self.buffer.items():

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from wstag.errors import ConfigError
 
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda")
-#: "ddp": every process runs the script (torchrun, srun, or Lightning starting the others);
-#: "ddp_spawn": the calling process starts the others with multiprocessing (a notebook, a test).
-STRATEGIES = ("auto", "ddp", "ddp_spawn")
+#: "ddp": every process runs the whole command (started by torchrun, srun, or by Lightning
+#: from the first one), so everything before fit happens on every rank.
+STRATEGIES = ("auto", "ddp")
 
 
 @dataclass(frozen=True)
