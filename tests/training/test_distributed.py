@@ -197,3 +197,30 @@ def test_two_processes_on_gloo_train_disjoint_shards_with_seeded_negatives(tiny_
     assert last[0]["all"] == last[1]["all"] == last[0]["local"] + last[1]["local"]
     assert last[0]["labels"] == last[1]["labels"] and last[0]["scores"] == last[1]["scores"]
     assert last[0]["all"] == 8 * n_val  # n_phrases (8) pairs per validation clip
+
+
+# -- what must happen once, before the ranks meet ------------------------------------------
+def test_the_launchers_environment_tells_the_process_count_and_rank(monkeypatch):
+    from wstag.training.distributed import is_launch_rank_zero, launched_processes
+
+    for var in ("WORLD_SIZE", "SLURM_NTASKS", "RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID"):
+        monkeypatch.delenv(var, raising=False)
+    assert launched_processes() == 1 and is_launch_rank_zero()
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("RANK", "2")
+    assert launched_processes() == 4 and not is_launch_rank_zero()
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("LOCAL_RANK", "1")  # Lightning's own launcher names the others by local rank
+    assert not is_launch_rank_zero()
+
+
+def test_several_launched_processes_refuse_to_train_a_clap_each(monkeypatch, tmp_path):
+    from wstag.data.records import Clip, Phrase
+    from wstag.text.vocabulary import Vocabulary
+    from wstag.training.run import make_sampler
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    config = parse_experiment({"name": "x", "sampling": {"strategy": "similarity", "embeddings": "clap"}}, "x.yaml")
+    clip = Clip("a.flac", "a dog barks", ("a", "dog", "barks"), (Phrase("a dog barks", 0, 2),))
+    with pytest.raises(ConfigError, match="no CLAP yet .* 2 processes were launched; train once on one process"):
+        make_sampler(config, ([clip], [clip], None, None), Vocabulary.build(["a dog barks"]), tmp_path)
