@@ -97,6 +97,9 @@ def pack_features(
     say = log or (lambda m: None)
     start = time.perf_counter()
     ids = list(dict.fromkeys(audio_ids))
+    cached = _cached_ids(out, front_end)
+    if cached is not None and cached.issuperset(ids) and not parts_dir(out).exists():  # no lock: read-only works
+        return PackResult(out, 0, len(ids), 0, seconds=time.perf_counter() - start)
     with _exclusive(out.with_name(f".{out.name}.lock"), say):
         cached = _cached_ids(out, front_end)  # None: no cache of this front end
         parts = _read_parts(parts_dir(out), front_end, say)
@@ -240,7 +243,8 @@ def _compute(audio_dir: Path, todo: list[str], folder: Path, front_end: FrontEnd
     finished = False
     try:
         with _one_thread():
-            results = pool.map(_transform_in_worker, paths, chunksize=4) if pool else map(FileFeatures(front_end), paths)
+            results = (pool.map(_transform_in_worker, paths, chunksize=4) if pool
+                       else map(FileFeatures(front_end), paths))
             for aid, (feats, problem) in wrap(zip(todo, results), total=len(todo), desc="packing log-mel features"):
                 if feats is None:
                     unreadable[aid] = problem or "unreadable"
@@ -326,8 +330,14 @@ def _exclusive(lock: Path, say) -> Iterator[None]:
     except ImportError:  # not POSIX: one packer at a time is up to the user
         yield
         return
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "a") as fh:
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(lock, "a")
+    except OSError as exc:  # a read-only folder: the packing will say what it cannot write
+        say(f"{lock}: cannot create the lock file ({exc}); packing without a lock")
+        yield
+        return
+    with fh:
         try:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)

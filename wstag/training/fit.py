@@ -144,7 +144,8 @@ def fit(
     if last.is_file():
         say(f"resuming from {last}")
     start = time.perf_counter()
-    lightning.fit(module, datamodule=ShardedData(train_dl, val_dl, seed), ckpt_path=str(last) if last.is_file() else None)
+    lightning.fit(module, datamodule=ShardedData(train_dl, val_dl, seed),
+                  ckpt_path=str(last) if last.is_file() else None)
     seconds = time.perf_counter() - start
     if best.best_model_path and lightning.is_global_zero:
         module.load_state_dict(torch.load(best.best_model_path, map_location="cpu", weights_only=False)["state_dict"])
