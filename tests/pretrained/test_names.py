@@ -17,7 +17,9 @@ runner = CliRunner()
 
 def test_a_shipped_name_resolves_into_the_package(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert resolve_model("default") == PRETRAINED_DIR / "default"
+    assert {"default", "minilm"} <= set(shipped_models())
+    for name in shipped_models():
+        assert resolve_model(name) == PRETRAINED_DIR / name
 
 
 def test_an_existing_path_wins_over_a_shipped_name(tmp_path, monkeypatch):
@@ -29,7 +31,7 @@ def test_an_existing_path_wins_over_a_shipped_name(tmp_path, monkeypatch):
 def test_an_unknown_name_lists_the_shipped_ones(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ModelFolderError, match=r"model folder nosuch does not exist, nor is it a shipped model's "
-                                               r"name \(shipped: default\)"):
+                                               rf"name \(shipped: {', '.join(shipped_models())}\)"):
         resolve_model("nosuch")
     assert shipped_models(tmp_path / "empty") == []
 
@@ -45,7 +47,7 @@ def test_every_command_refuses_an_unknown_model_in_one_line(command, tmp_path, m
     res = runner.invoke(app, [str(clip) if a == "CLIP" else a for a in command])
     assert res.exit_code == 2, res.output
     assert res.output == ("error: model folder nosuch does not exist, nor is it a shipped model's name "
-                          "(shipped: default)\n")
+                          f"(shipped: {', '.join(shipped_models())})\n")
 
 
 def test_configs_are_package_data_and_the_root_configs_links_to_them():

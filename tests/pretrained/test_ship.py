@@ -18,6 +18,11 @@ from wstag.shipped import CARD_JSON, CARD_MD
 runner = CliRunner()
 FIGURES = {k: 10.0 + i for i, k in enumerate(METRIC_KEYS)} | {"n_pairs_whole": 7, "n_pairs_short": 3,
                                                                "th_auc_convention": "authors"}
+#: What `evaluate_model(..., wordings=True)` adds (results/open_vocabulary/minilm-seed0.json's figures).
+WORDING_FIGURES = {"text_encoder": "minilm", "psds_whole_seen_wording": 31.8, "psds_whole_unseen_wording": 26.9,
+                   "unseen_to_seen_percent": 84.6, "unseen_wording_pairs": 1450, "unseen_wording_refused_pairs": 0,
+                   "unseen_wordings_used": 141, "unseen_wordings_refused": 0, "unseen_wordings_with_training_words": 0,
+                   "unseen_wording_seed": 0, "unseen_wording_specificity": 8.2}
 
 
 @pytest.fixture
@@ -33,9 +38,9 @@ def measured(monkeypatch) -> list:
     """Stands in for the evaluation (the slow test below runs the real one)."""
     calls = []
 
-    def fake_evaluate(model_dir, data_dir, split, progress=None, write_json=True):
-        calls.append((Path(model_dir), Path(data_dir), split, write_json))
-        return dict(FIGURES)
+    def fake_evaluate(model_dir, data_dir, split, progress=None, write_json=True, wordings=False):
+        calls.append((Path(model_dir), Path(data_dir), split, write_json, wordings))
+        return dict(FIGURES) | (dict(WORDING_FIGURES) if wordings else {})
 
     monkeypatch.setattr(ship, "evaluate_model", fake_evaluate)
     return calls
@@ -44,11 +49,14 @@ def measured(monkeypatch) -> list:
 def test_ship_copies_the_model_and_writes_its_card(tmp_path, corpus, measured):
     model = make_model_dir(tmp_path / "run" / "model", captions=["a dog barks, loudly"])
     result = ship.ship_model(model, corpus, name="mine", into=tmp_path / "pretrained")
-    assert measured == [(model, corpus, "test", False)]  # nothing written into the source folder
+    # nothing written into the source folder; a word model is not asked unseen wordings (it refuses them all)
+    assert measured == [(model, corpus, "test", False, False)]
     assert result.folder == tmp_path / "pretrained" / "mine"
     assert sorted(p.name for p in result.folder.iterdir()) == sorted([*ship.MODEL_FILES, CARD_JSON, CARD_MD])
     assert (result.folder / "model.safetensors").read_bytes() == (model / "model.safetensors").read_bytes()
     card = json.loads((result.folder / CARD_JSON).read_text())
+    assert card["evaluation"]["command"] == "wstag evaluate mine --data DIR --split test"
+    assert "unseen_wording_pairs" not in card["evaluation"] and "Unseen wordings" not in ship.render_card_md(card)
     assert card["evaluation"]["corpus_hash"] == "feedbeef"
     assert card["evaluation"]["build_corpus"] == "wstag data build --preset small --out DIR --seed 0"
     assert card["evaluation"]["metrics"] == {k: FIGURES[k] for k in METRIC_KEYS}
@@ -120,3 +128,53 @@ def test_an_open_vocabulary_card_lists_no_words(tmp_path, corpus, measured):
     for text in (ship.render_card_md(open_card), ship.render_readme_block(open_card)):
         assert "Open vocabulary: its `minilm` text encoder reads any words" in text
         assert "words it knows" not in text.lower()
+
+
+def as_minilm(model_dir: Path) -> Path:
+    """Mark a tiny model folder's text encoder as MiniLM (shipping reads only config.json's kind)."""
+    path = model_dir / "config.json"
+    config = json.loads(path.read_text())
+    config.setdefault("model", {})["text_encoder"] = {"kind": "minilm", "embed_dim": 128, "hidden": 0}
+    path.write_text(json.dumps(config))
+    return model_dir
+
+
+def test_an_open_vocabulary_model_is_shipped_with_its_unseen_wording_figures(tmp_path, corpus, measured):
+    model = as_minilm(make_model_dir(tmp_path / "m"))
+    card = ship.ship_model(model, corpus, name="minilm", into=tmp_path / "p").card
+    assert measured == [(model, corpus, "test", False, True)]  # evaluated with --wordings
+    ev = card["evaluation"]
+    assert ev["command"] == "wstag evaluate minilm --data DIR --split test --wordings"
+    assert ev["metrics"] == {k: FIGURES[k] for k in METRIC_KEYS} | {
+        "psds_whole_seen_wording": 31.8, "psds_whole_unseen_wording": 26.9, "unseen_to_seen_percent": 84.6,
+        "unseen_wording_specificity": 8.2}
+    assert (ev["unseen_wording_pairs"], ev["unseen_wording_refused_pairs"], ev["unseen_wording_seed"]) == (1450, 0, 0)
+    assert card["known_words"] is None
+    assert json.loads((tmp_path / "p" / "minilm" / CARD_JSON).read_text()) == card
+
+
+def test_a_card_with_wording_figures_renders_them_in_one_line(tmp_path, corpus, measured):
+    card = ship.ship_model(as_minilm(make_model_dir(tmp_path / "m")), corpus, name="minilm", into=tmp_path / "p").card
+    card["evaluation"]["metrics"] = {  # hand-written, as a card holds them
+        "psds_whole": 31.8, "th_auc_whole": 28.7, "psds_short": 25.7, "th_auc_short": 23.7,
+        "psds_whole_wrong_query": 18.7, "specificity": 13.1, "psds_whole_loudness": 18.3,
+        "psds_whole_seen_wording": 31.8, "psds_whole_unseen_wording": 26.9, "unseen_to_seen_percent": 84.6,
+        "unseen_wording_specificity": 8.2,
+    }
+    card["evaluation"].update(unseen_wording_pairs=1450, unseen_wording_refused_pairs=3)
+    line = ('\nUnseen wordings (`--wordings`: each test pair asked again with a held-out wording of its class, '
+            'whose words no training caption uses, e.g. "a canine yelps" for "a dog barks"): PSDS whole 26.9 '
+            "against 31.8 with the seen wording (84.6 %), specificity 8.2 (unseen minus wrong query); "
+            "3 of 1450 pairs refused.\n")
+    md, block = ship.render_card_md(card), ship.render_readme_block(card)
+    for text in (md, block):
+        assert "| PSDS whole | 31.8 |\n" in text and "| PSDS whole, loudness as the score (control, no model) | 18.3 |\n" \
+            in text
+        assert text.count(line) == 1
+        assert "psds_whole_unseen_wording" not in text and "| 26.9 |" not in text  # a line, not table rows
+        assert "Open vocabulary: its `minilm` text encoder reads any words" in text
+    assert "then `wstag evaluate minilm --data DIR --split test --wordings`" in block
+    assert block.index("| Th-AUC whole | 28.7 |") < block.index(line) < block.index("Open vocabulary")
+    # a figure the evaluation could not give (no pair answered) reads "-"
+    card["evaluation"]["metrics"] |= {"psds_whole_unseen_wording": None, "unseen_to_seen_percent": None}
+    assert "PSDS whole - against 31.8 with the seen wording (- %)" in ship.render_card_md(card)

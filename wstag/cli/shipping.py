@@ -39,6 +39,11 @@ def ship(
                             progress=progress)
     metrics = result.card["evaluation"]["metrics"]
     typer.echo("  ".join(f"{k} {metrics[k]:.1f}" for k in METRIC_KEYS))
+    wording = [k for k in metrics if k not in METRIC_KEYS]  # an open-vocabulary model's unseen-wording figures
+    if wording:
+        typer.echo("  ".join(f"{k} {'-' if metrics[k] is None else format(metrics[k], '.1f')}" for k in wording)
+                   + f"  refused {result.card['evaluation']['unseen_wording_refused_pairs']} of "
+                     f"{result.card['evaluation']['unseen_wording_pairs']} pairs")
     words = result.card["known_words"]
     typer.echo(f"shipped {result.folder} (card: card.json, MODEL_CARD.md; "
                + ("open vocabulary)" if words is None else f"{len(words)} known words)"))
@@ -62,4 +67,7 @@ def list_models() -> None:
         m, t = card["evaluation"]["metrics"], card["training"]
         typer.echo(f"{name}  {t['experiment']} seed {t['seed']}, {t['epochs']} epochs; PSDS whole {m['psds_whole']:.1f}, "
                    f"short {m['psds_short']:.1f}; corpus {card['evaluation']['corpus_hash']}; "
-                   + ("open vocabulary" if card["known_words"] is None else f"{len(card['known_words'])} words"))
+                   + ("open vocabulary" if card["known_words"] is None else f"{len(card['known_words'])} words")
+                   + (f", unseen wordings {m['psds_whole_unseen_wording']:.1f} ({m['unseen_to_seen_percent']:.1f} % "
+                      "of seen)" if m.get("psds_whole_unseen_wording") is not None
+                      and m.get("unseen_to_seen_percent") is not None else ""))

@@ -4,7 +4,9 @@
 (``evaluate_model``, the path of ``wstag evaluate``), copies the model's own files to
 ``wstag/pretrained/NAME/`` and writes ``card.json`` and ``MODEL_CARD.md`` beside them:
 the training and evaluation corpus hashes, the config hash, seed, epochs, code commits,
-the test figures and the words the model knows. Re-shipping under the same name replaces
+the test figures and the words the model knows. An open-vocabulary model (a ``minilm``
+text encoder) is also evaluated with unseen wordings (``wstag evaluate --wordings``), and
+its card holds those figures too. Re-shipping under the same name replaces
 the folder whole (built beside it, then swapped in), so no file of an older model stays.
 The README carries a copy of the card's summary between two markers, refreshed too.
 """
@@ -23,6 +25,7 @@ from typing import Any, Callable
 
 from wstag.errors import ConfigError, ModelFolderError
 from wstag.experiments.evaluate import METRIC_KEYS, evaluate_model
+from wstag.experiments.wordings import WORDING_KEYS
 from wstag.models.checkpoint import CONFIG, VOCAB, WEIGHTS
 from wstag.provenance import code_commit, config_hash
 from wstag.shipped import CARD_JSON, CARD_MD, PRETRAINED_DIR, resolve_model
@@ -33,6 +36,8 @@ CARD_VERSION = 1
 #: The files of a model folder that ship (metrics.json does not: the card holds the figures).
 MODEL_FILES = (WEIGHTS, CONFIG, VOCAB)
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
+#: The counts of an unseen-wording evaluation a card keeps beside its figures.
+WORDING_COUNTS = ("unseen_wording_pairs", "unseen_wording_refused_pairs", "unseen_wording_seed")
 METRIC_LABELS = {
     "psds_whole": "PSDS whole", "th_auc_whole": "Th-AUC whole", "psds_short": "PSDS short",
     "th_auc_short": "Th-AUC short", "psds_whole_wrong_query": "PSDS whole, wrong query (control)",
@@ -95,6 +100,12 @@ def text_encoder_kind(config: dict[str, Any]) -> str:
     return section.get("kind", "word") if isinstance(section, dict) else "word"
 
 
+def measures_wordings(config: dict[str, Any]) -> bool:
+    """Whether shipping evaluates with unseen wordings too: for an open-vocabulary text encoder,
+    which answers them (a word-embedding model refuses every one, so its card stays without)."""
+    return text_encoder_kind(config) != "word"
+
+
 def build_card(name: str, model_dir: Path, data_dir: Path, split: str, metrics: dict[str, Any]) -> dict[str, Any]:
     """Everything the card says, from the model folder, the corpus and the figures just measured."""
     config = json.loads((model_dir / CONFIG).read_text(encoding="utf-8"))
@@ -103,7 +114,8 @@ def build_card(name: str, model_dir: Path, data_dir: Path, split: str, metrics: 
     corpus = corpus_info(data_dir)
     build = (f"wstag data build --preset {corpus['preset']} --out DIR --seed {corpus['seed']}"
              if "preset" in corpus and "seed" in corpus else None)
-    return {
+    wordings = "psds_whole_unseen_wording" in metrics  # evaluated with --wordings
+    card = {
         "format": CARD_FORMAT,
         "version": CARD_VERSION,
         "name": name,
@@ -127,9 +139,9 @@ def build_card(name: str, model_dir: Path, data_dir: Path, split: str, metrics: 
             "corpus_sizes": corpus.get("sizes"),
             "build_corpus": build,
             "split": split,
-            "command": f"wstag evaluate {name} --data DIR --split {split}",
+            "command": f"wstag evaluate {name} --data DIR --split {split}" + (" --wordings" if wordings else ""),
             "code_commit": code_commit(),
-            "metrics": {k: metrics[k] for k in METRIC_KEYS},
+            "metrics": {k: metrics[k] for k in (*METRIC_KEYS, *(WORDING_KEYS if wordings else ())) if k in metrics},
             "n_pairs_whole": metrics.get("n_pairs_whole"),
             "n_pairs_short": metrics.get("n_pairs_short"),
             "th_auc_convention": metrics.get("th_auc_convention"),
@@ -145,12 +157,35 @@ def build_card(name: str, model_dir: Path, data_dir: Path, split: str, metrics: 
         "known_words": (known_words(Vocabulary.load(model_dir / VOCAB))
                         if text_encoder_kind(config) == "word" else None),
     }
+    if wordings:  # beside n_pairs_whole: the pairs asked with an unseen wording, and how many were refused
+        card["evaluation"].update({k: metrics.get(k) for k in WORDING_COUNTS})
+    return card
 
 
 def _figures_table(card: dict[str, Any]) -> str:
     metrics = card["evaluation"]["metrics"]
     rows = "\n".join(f"| {METRIC_LABELS[k]} | {metrics[k]:.1f} |" for k in METRIC_KEYS)
-    return f"| test figure (%) | value |\n|---|---|\n{rows}\n"
+    return f"| test figure (%) | value |\n|---|---|\n{rows}\n" + _wordings_line(card)
+
+
+def _fig(value: Any) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _wordings_line(card: dict[str, Any]) -> str:
+    """One line under the figures for a card measured with unseen wordings; nothing otherwise."""
+    e = card["evaluation"]
+    m = e["metrics"]
+    if "psds_whole_unseen_wording" not in m:
+        return ""
+    return (
+        "\nUnseen wordings (`--wordings`: each test pair asked again with a held-out wording of its class, "
+        'whose words no training caption uses, e.g. "a canine yelps" for "a dog barks"): PSDS whole '
+        f"{_fig(m['psds_whole_unseen_wording'])} against {_fig(m.get('psds_whole_seen_wording'))} with the "
+        f"seen wording ({_fig(m.get('unseen_to_seen_percent'))} %), specificity "
+        f"{_fig(m.get('unseen_wording_specificity'))} (unseen minus wrong query); "
+        f"{e.get('unseen_wording_refused_pairs')} of {e.get('unseen_wording_pairs')} pairs refused.\n"
+    )
 
 
 def _provenance_lines(card: dict[str, Any]) -> str:
@@ -261,7 +296,9 @@ def ship_model(
     if missing:
         raise ModelFolderError(f"model folder {model_dir} lacks {', '.join(missing)}")
     corpus_info(data_dir)  # before the minutes of evaluation: no hash, no card
-    metrics = evaluate_model(model_dir, data_dir, split, progress=progress, write_json=False)
+    config = json.loads((model_dir / CONFIG).read_text(encoding="utf-8"))
+    metrics = evaluate_model(model_dir, data_dir, split, progress=progress, write_json=False,
+                             wordings=measures_wordings(config))
     card = build_card(name, model_dir, data_dir, split, metrics)
     into.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=into))
