@@ -113,3 +113,29 @@ def sampling_diagnosis(
         fh.write(text)
     typer.echo(text)
     log(f"wrote {out} and {out.with_suffix('.md')}")
+
+
+@app.command("frame-diagnosis")
+@handle_errors
+def frame_diagnosis(
+    model_dirs: List[Path] = typer.Argument(..., help="Model folders to compare (e.g. one per sampler)."),
+    data: Path = typer.Option(..., help="Corpus folder with strong labels and phrase classes (`wstag data build`)."),
+    out: Path = typer.Option(..., help="File stem: STEM.json (every figure) and STEM.md (tables) are written."),
+    split: str = typer.Option("test", help="Corpus split to score."),
+) -> None:
+    """Why a model scores its PSDS: localisation within a clip vs calibration across queries, close vs far wrong queries."""
+    from wstag.data.atomic import atomic_open
+    from wstag.experiments.frame_diagnosis import format_frame_diagnosis
+    from wstag.experiments.frame_diagnosis import frame_diagnosis as diagnose
+
+    result = diagnose(model_dirs, data, split, progress=progress, log=log)
+    stem = out.with_suffix("") if out.suffix in (".json", ".md") else out
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = Path(f"{stem}.json"), Path(f"{stem}.md")
+    with atomic_open(json_path) as fh:
+        json.dump(result, fh, indent=1)
+    text = format_frame_diagnosis(result)
+    with atomic_open(md_path) as fh:
+        fh.write(text)
+    typer.echo(text)
+    log(f"wrote {json_path} and {md_path}")
