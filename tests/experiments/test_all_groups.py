@@ -31,8 +31,9 @@ def test_all_groups_run_on_tiny_and_report(tiny_corpus, tmp_path):
         assert f"## {group.title}" in report, group.name
         if group.xlabel:  # a swept factor: its plot in the paper's form
             assert (out / "figures" / f"{group.name}.png").is_file(), group.name
-    for name in ("fig4", "fig11", "fig12", "fig13", "fig14"):  # corpus and model figures
+    for name in ("fig4", "fig11", "fig12", "fig14"):  # corpus and model figures drawn as plots
         assert any((out / "figures").glob(f"{name}*.png")), name
+    assert any((out / "figures").glob("fig13*.md"))  # Fig. 13 is a table of the negatives drawn
     again = CliRunner().invoke(app, ["experiments", "all", "--data", str(tiny_corpus), "--out", str(out), "--seeds", "1",
                                      "--epochs", "1", "--device", "cpu", *TINY])
     assert again.exit_code == 0 and "0 to run" in again.output
