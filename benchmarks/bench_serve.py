@@ -86,7 +86,7 @@ def bench_page(base: str, clips: list[dict], screenshot: Path | None) -> dict[st
     driver = browser.start_chromium(1280, 1150)
     try:
         driver.get(base)
-        wait(lambda: driver.execute_script("return state.clips.length > 0"))
+        wait(driver, lambda: driver.execute_script("return state.clips.length > 0"))
         for clip in clips:
             Select(driver.find_element("id", "clip")).select_by_value(clip["id"])
             box = driver.find_element("id", "phrases")
@@ -95,8 +95,8 @@ def bench_page(base: str, clips: list[dict], screenshot: Path | None) -> dict[st
             for key in ("first", "repeated"):
                 driver.execute_script("document.getElementById('timing').dataset.ms = '';")
                 driver.find_element("id", "ground").click()
-                ms = wait(lambda: driver.find_element("id", "timing").get_attribute("data-ms"))
-                wait(lambda: driver.find_element("id", "plot").get_attribute("data-state") == "ready")
+                ms = wait(driver, lambda: driver.find_element("id", "timing").get_attribute("data-ms"))
+                wait(driver, lambda: driver.find_element("id", "plot").get_attribute("data-state") == "ready")
                 times[key].append(float(ms) / 1000)
         if screenshot is not None:
             screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -107,14 +107,12 @@ def bench_page(base: str, clips: list[dict], screenshot: Path | None) -> dict[st
     return times
 
 
-def wait(condition, timeout: float = 120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise TimeoutError("the page did not answer in time")
+def wait(driver, condition, timeout: float = 120.0):
+    """Selenium's WebDriverWait on ``condition()``, polling every 20 ms so the timings stay fine-grained."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=0.02).until(lambda _: condition(),
+                                                                     message="the page did not answer in time")
 
 
 def report(name: str, times: dict[str, list[float]]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 
 import httpx
@@ -26,14 +25,15 @@ def driver():
     d.quit()
 
 
-def wait_for(condition, timeout: float = 60.0, what: str = "the page"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+def wait_for(driver, condition, timeout: float = 60.0, what: str = "the page"):
+    """Selenium's WebDriverWait on ``condition()``, failing as a test failure that names what it waited for."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda _: condition())
+    except TimeoutException:
+        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}") from None
 
 
 def api_ground(base: str, recording: str, threshold: float, median: int = 1) -> dict:
@@ -55,25 +55,25 @@ def drag_threshold(driver, target: float) -> float:
     ActionChains(driver).move_to_element_with_offset(slider, int(round(start)), 0).click_and_hold() \
         .move_by_offset(int(round((target - value) * (width - thumb))), 0).release().perform()
     settled = float(slider.get_property("value"))
-    wait_for(lambda: driver.find_element("id", "plot").get_attribute("data-threshold") == str(settled),
+    wait_for(driver, lambda: driver.find_element("id", "plot").get_attribute("data-threshold") == str(settled),
              10, "the segments to be re-cut")
     return settled
 
 
 def test_upload_ground_drag_and_agree_with_the_api(driver, live_server, corpus_clip, tmp_path):
     driver.get(live_server)
-    wait_for(lambda: "MB" in driver.find_element("id", "upload-note").text, what="the server's limits")
+    wait_for(driver, lambda: "MB" in driver.find_element("id", "upload-note").text, what="the server's limits")
     assert "20 MB" in driver.find_element("id", "upload-note").text  # the size limit is stated
 
     driver.find_element("id", "upload").send_keys(str(corpus_clip))
-    wait_for(lambda: "uploaded" in driver.find_element("id", "recording-status").text, what="the upload")
+    wait_for(driver, lambda: "uploaded" in driver.find_element("id", "recording-status").text, what="the upload")
     assert corpus_clip.name in driver.find_element("id", "recording-status").text
     recording = driver.execute_script("return state.recording.id;")
     assert recording.startswith("upload:")
 
     driver.find_element("id", "phrases").send_keys("\n".join(PHRASES))
     driver.find_element("id", "ground").click()
-    wait_for(lambda: driver.find_element("id", "plot").get_attribute("data-state") == "ready", what="the plot")
+    wait_for(driver, lambda: driver.find_element("id", "plot").get_attribute("data-state") == "ready", what="the plot")
     assert driver.find_element("id", "error").get_attribute("hidden") is not None  # no error shown
     panels = driver.find_elements("css selector", "#plot .phrase-panel")
     assert [p.get_attribute("data-phrase") for p in panels] == PHRASES
@@ -104,7 +104,7 @@ def test_upload_ground_drag_and_agree_with_the_api(driver, live_server, corpus_c
     # clicking a segment seeks the audio element to its onset
     _, onset, offset, _ = again[0]
     driver.find_elements("css selector", "#plot rect.segment")[0].click()
-    wait_for(lambda: onset - 0.05 <= driver.execute_script("return document.getElementById('player').currentTime")
+    wait_for(driver, lambda: onset - 0.05 <= driver.execute_script("return document.getElementById('player').currentTime")
              <= offset + 0.5, 20, "the audio to seek to the segment")
 
     shot = tmp_path / "serve-page.png"
@@ -121,7 +121,7 @@ def test_the_page_rule_equals_the_api_at_every_threshold(driver, live_server, co
     including thresholds equal to a frame's value (the rule is strict) and a median filter."""
     recording = f"corpus:test/{corpus_clip.name}"
     driver.get(live_server)
-    wait_for(lambda: driver.execute_script("return typeof segmentsAt === 'function' && state.info !== null"))
+    wait_for(driver, lambda: driver.execute_script("return typeof segmentsAt === 'function' && state.info !== null"))
     for median in (1, 5):
         body = api_ground(live_server, recording, 0.5, median)
         values = np.concatenate([p["filtered"] or p["curve"] for p in body["phrases"]])
@@ -142,8 +142,8 @@ def test_a_refused_upload_shows_its_reason(driver, live_server, tmp_path):
     bad = tmp_path / "notes.wav"
     bad.write_text("not audio at all\n" * 50)
     driver.get(live_server)
-    wait_for(lambda: "MB" in driver.find_element("id", "upload-note").text, what="the server's limits")
+    wait_for(driver, lambda: "MB" in driver.find_element("id", "upload-note").text, what="the server's limits")
     driver.find_element("id", "upload").send_keys(str(bad))
-    wait_for(lambda: "refused" in driver.find_element("id", "recording-status").text, what="the refusal")
+    wait_for(driver, lambda: "refused" in driver.find_element("id", "recording-status").text, what="the refusal")
     error = driver.find_element("id", "error").text
     assert "notes.wav" in error and "not an audio file" in error
