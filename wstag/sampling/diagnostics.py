@@ -68,6 +68,10 @@ class TrainPool:
                 out[p.text][k] += 1
         return dict(out)
 
+    def majority_classes(self) -> dict[str, str | None]:
+        """Phrase text -> its most common true class (a real class before NO_CLASS)."""
+        return {t: majority_class(c) for t, c in self.text_classes().items()}
+
 
 def _span_class(phrase, labelled: Sequence[tuple[int, int, str]]) -> str | None:
     """The class of the labelled phrase whose token span overlaps ``phrase`` most.
@@ -415,7 +419,7 @@ def probe_draws(draws: Sequence[Draw], text_class: Mapping[str, Any], seed: int 
 # --------------------------------------------------------------------------- all together
 
 
-def _majority(counter: Counter) -> Any:
+def majority_class(counter: Counter) -> Any:
     """The most common class of a text, preferring a real class to NO_CLASS."""
     real = [(v, k) for k, v in counter.items() if k is not NO_CLASS]
     return max(real, key=lambda x: (x[0], str(x[1])))[1] if real else NO_CLASS
@@ -436,7 +440,7 @@ def diagnose_sampling(data_dir: Path, embedders: dict[str, PhraseEmbedder], n_va
     counts = Counter(pool)
     texts = sorted(counts)
     by_text = data.text_classes()
-    text_class = {t: _majority(c) for t, c in by_text.items()}
+    text_class = data.majority_classes()
     text_class_sets = {t: {k for k in c if k is not NO_CLASS} for t, c in by_text.items()}
     classed = [t for t in texts if text_class[t] is not NO_CLASS]
     class_counts = Counter(text_class[t] for t in pool)

@@ -30,8 +30,10 @@ class RandomNegativeSampler:
             raise ValueError("the phrase pool is empty: no training phrases to sample negatives from")
 
     def sample(self, positives: Sequence[str], n_total: int, rng: np.random.Generator) -> list[str]:
-        want = max(0, n_total - len(positives))
-        banned = set(positives)
+        return self._draw(set(positives), max(0, n_total - len(positives)), rng)
+
+    def _draw(self, banned: set[str], want: int, rng: np.random.Generator) -> list[str]:
+        """``want`` distinct pool phrases outside ``banned``, drawn in proportion to their counts."""
         out: list[str] = []
         seen: set[str] = set()
         # Rejection sampling: positives are a handful in a pool of hundreds or more.

@@ -28,7 +28,9 @@ from wstag.training.precision import PRECISIONS
 from wstag.training.trainer_config import TrainerConfig
 
 REGIMES = ("phrase_level", "sentence_level", "sstag", "self_supervised")
-SAMPLING = ("random", "similarity", "clustering")
+#: class_oracle: random sampling minus the phrases of the positives' true classes, a diagnostic
+#: that needs the embedded benchmark's labels.json (``wstag.sampling.class_oracle_sampler``).
+SAMPLING = ("random", "similarity", "clustering", "class_oracle")
 #: Where Alg. 1 and 2's phrase embeddings come from: the CLAP text tower trained on the
 #: captions (the paper's choice), or the pretrained Sentence-BERT of Fig. 10 (no training).
 EMBEDDINGS = ("clap", "sbert")
@@ -152,7 +154,7 @@ class SamplingConfig:
     @property
     def needs_embeddings(self) -> bool:
         """Alg. 1 and 2 need phrase embeddings (a CLAP text tower or Sentence-BERT)."""
-        return self.strategy != "random"
+        return self.strategy in ("similarity", "clustering")
 
     @property
     def needs_clap(self) -> bool:
@@ -308,7 +310,7 @@ def parse_experiment(data: Any, where: str, overrides: list[str] | None = None) 
     if config.sampling.needs_clap and not config.clap.pretrained and clap_mels != config.front_end.n_mels:
         raise ConfigError(f"{where}: clap.model.n_mels ({clap_mels}) must equal front_end.n_mels "
                           f"({config.front_end.n_mels}): the CLAP reads the same feature cache")
-    if config.sampling.needs_embeddings and config.training.regime not in SAMPLED_REGIMES:
+    if config.sampling.strategy != "random" and config.training.regime not in SAMPLED_REGIMES:
         raise ConfigError(f"{where}: sampling.strategy {config.sampling.strategy!r} applies to phrase-level "
                           f"training; regime {config.training.regime!r} draws no negatives (use 'random')")
     return config

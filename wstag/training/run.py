@@ -31,6 +31,7 @@ from wstag.models.clap import CONFIG as CLAP_CONFIG
 from wstag.models.clap import load_clap
 from wstag.models.factory import build_model
 from wstag.provenance import code_commit
+from wstag.sampling.class_oracle_sampler import ClassOracleNegativeSampler, phrase_classes
 from wstag.sampling.clustering_sampler import ClusteringNegativeSampler
 from wstag.sampling.random_sampler import RandomNegativeSampler
 from wstag.sampling.similarity_sampler import SimilarityNegativeSampler
@@ -181,15 +182,21 @@ def train_corpus_clap(config: ExperimentConfig, data_dir: Path, folder: Path, lo
 
 
 def make_sampler(config: ExperimentConfig, data, vocab: Vocabulary, out_dir: Path, say=lambda m: None,
-                 enable_progress_bar: bool = True):
+                 enable_progress_bar: bool = True, data_dir: Path | None = None):
     """The negative sampler of ``config.sampling`` over the training phrases (random, Alg. 1 or Alg. 2).
 
     ``data`` is (train clips, val clips, train features, val features). Alg. 1 and 2
     embed phrases with a CLAP text tower (trained here unless configured), or with the
     pretrained Sentence-BERT of Fig. 10 (``sampling.embeddings: sbert``), which needs no CLAP.
+    The class oracle reads the true phrase classes of the corpus in ``data_dir``.
     """
     sc = config.sampling
     pool = [p.text for c in data[0] for p in c.phrases]
+    if sc.strategy == "class_oracle":
+        if data_dir is None:
+            raise ConfigError("sampling.strategy class_oracle needs the corpus folder (its train/labels.json)")
+        say("class oracle: random negatives minus the phrases of each positive's true class")
+        return ClassOracleNegativeSampler(pool, phrase_classes(data_dir))
     if not sc.needs_embeddings:
         return RandomNegativeSampler(pool)
     if sc.embeddings == "sbert":
@@ -292,7 +299,8 @@ def train(
     if is_launch_rank_zero():  # DDP: the other ranks build the same vocabulary
         vocab.save(vocab_path)
     data = (train_clips, val_clips, train_feats, val_feats)
-    sampler = make_sampler(config, data, vocab, out_dir, say, enable_progress_bar) if tc.regime in SAMPLED_REGIMES else None
+    sampler = (make_sampler(config, data, vocab, out_dir, say, enable_progress_bar, data_dir)
+               if tc.regime in SAMPLED_REGIMES else None)
     train_ds, val_ds, collate, module_cls = REGIMES[tc.regime](*data, vocab, tc, sampler, front_end.grid)
     # The ranking loss needs negatives: never a last batch of one clip.
     drop_last = tc.regime == "sentence_level"
