@@ -161,3 +161,19 @@ def test_a_corpus_without_classes_is_refused(tmp_path):
     (corpus / "train" / "labels.json").write_text(json.dumps(labels))
     with pytest.raises(D.LabelError, match="classes_present"):
         D.load_train_pool(corpus)
+
+
+def test_similar_negative_share_by_hand(tmp_path):
+    """Four clips, two classes of two wordings: every clip draws the three other phrases
+    (n exceeds the pool), one of them its own class's other wording (cos 0.98)."""
+    from wstag.data.audiogrounding import read_v2, read_weak_v2
+
+    write_corpus(tmp_path, [(["a dog barks"], ["dog"]), (["dogs bark"], ["dog"]),
+                            (["a car passes"], ["car"]), (["cars pass by"], ["car"])])
+    share = D.similar_negative_share(read_weak_v2(tmp_path / "train" / "weak.json"), fake_embed, n=32,
+                                     thresholds=(0.5, 0.99))
+    assert (share["clips"], share["distinct_phrases"], share["negatives"]) == (4, 4, 12)
+    assert share["share_within_tau"] == {"0.5": pytest.approx(1 / 3, abs=1e-4), "0.99": 0.0}
+    # strong labels (segments) are read as weak ones: the same draw, the same figures
+    strong = read_v2(tmp_path / "train" / "labels.json", require_segments=True)
+    assert D.similar_negative_share(strong, fake_embed, n=32, thresholds=(0.5, 0.99)) == share

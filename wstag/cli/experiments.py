@@ -115,6 +115,37 @@ def sampling_diagnosis(
     log(f"wrote {out} and {out.with_suffix('.md')}")
 
 
+@app.command("negative-similarity")
+@handle_errors
+def negative_similarity(
+    labels: List[Path] = typer.Argument(..., help="Corpus folders (their train/weak.json) or AudioGrounding "
+                                                  "label files (v1 or v2)."),
+    out: Path = typer.Option(..., help="JSON file to write."),
+    n: int = typer.Option(32, help="Phrases per clip, as training.n_phrases."),
+    seed: int = typer.Option(0, help="Seed of the draw."),
+) -> None:
+    """Share of random sampling's negatives within Sentence-BERT cosine tau of a positive, per label set."""
+    from wstag.data.atomic import atomic_open
+    from wstag.data.audiogrounding import read_weak_v2
+    from wstag.data.importing import read_grounding_labels
+    from wstag.provenance import code_commit
+    from wstag.sampling.diagnostics import similar_negative_share
+    from wstag.text.sbert import sbert_embedder
+
+    embed = sbert_embedder()
+    result = {"code_commit": code_commit(), "embeddings": "sbert all-MiniLM-L6-v2", "sets": {}}
+    for path in labels:
+        clips = read_weak_v2(path / "train" / "weak.json") if path.is_dir() else read_grounding_labels(path)[0]
+        share = similar_negative_share(clips, embed, n=n, seed=seed)
+        result["sets"][str(path)] = share
+        typer.echo(f"{path}: {share['clips']} clips, {share['distinct_phrases']} distinct phrases; negatives within "
+                   + ", ".join(f"tau {t}: {100 * v:.1f} %" for t, v in share["share_within_tau"].items()))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(out) as fh:
+        json.dump(result, fh, indent=1)
+    log(f"wrote {out}")
+
+
 @app.command("frame-diagnosis")
 @handle_errors
 def frame_diagnosis(

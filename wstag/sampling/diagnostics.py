@@ -244,6 +244,30 @@ def draw_epoch(sampler, clips: Sequence[Clip], n: int, seed: int = 0, epoch: int
     return draws
 
 
+def similar_negative_share(clips: Sequence[Clip], embed: PhraseEmbedder, n: int = 32,
+                           thresholds: Sequence[float] = (0.3, 0.5, 0.7), seed: int = 0) -> dict:
+    """One epoch of random sampling over ``clips``: how many negatives lie within cosine tau of a positive.
+
+    It needs no class labels, so it measures real AudioGrounding files as well as the
+    benchmark: the share at tau 0.5 is what Alg. 1 would exclude from random sampling's
+    negatives, a proxy for its false negatives where the classes are unknown.
+    """
+    clips = [c.weak() for c in clips if c.phrases]  # strong label files too: the draw reads no segments
+    pool = [p.text for c in clips for p in c.phrases]
+    texts = sorted(set(pool))
+    index = {t: i for i, t in enumerate(texts)}
+    vectors = np.asarray(embed(texts), dtype=np.float32)
+    best: list[float] = []
+    for d in draw_epoch(RandomNegativeSampler(pool), clips, n, seed):
+        if d.positives and d.negatives:
+            pos = vectors[[index[t] for t in d.positives]]
+            best.extend((vectors[[index[t] for t in d.negatives]] @ pos.T).max(axis=1).tolist())
+    best_arr = np.asarray(best)
+    return {"clips": len(clips), "phrase_occurrences": len(pool), "distinct_phrases": len(texts), "n": n,
+            "seed": seed, "negatives": len(best), "mean_max_cos": round(float(best_arr.mean()), 4),
+            "share_within_tau": {str(t): round(float((best_arr >= t).mean()), 4) for t in thresholds}}
+
+
 def _entropy(counts: Iterable[float]) -> float:
     p = np.asarray([c for c in counts if c > 0], dtype=np.float64)
     p /= p.sum()
