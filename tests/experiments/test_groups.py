@@ -65,3 +65,18 @@ def test_report_puts_our_mean_beside_the_paper_and_judges_the_claims(tmp_path):
     assert (tmp_path / "figures" / "fig9.png").is_file()
     assert "## Fig. 8" not in text  # no row of it has run
     assert "6 row-seeds; corpus hash c0ffee" in text
+
+
+def test_compare_pairs_rows_by_seed():
+    """A row with one seed is compared with the other row's same seed, not its 3-seed mean."""
+    from wstag.experiments.report import compare, paired_seeds
+
+    def row(**by_seed):
+        return [{"seed": int(s[1:]), "metrics": {"psds_whole": v}} for s, v in by_seed.items()]
+
+    results = {"a": row(s0=10.0), "b": row(s0=8.0, s1=2.0, s2=2.0), "c": row(s1=5.0, s2=float("nan"))}
+    assert paired_seeds(results, "a", "b", "psds_whole") == [0]
+    assert compare(results, "a", "b", "psds_whole") == pytest.approx(2.0)  # unpaired means would say 6.0
+    assert compare(results, "b", "c", "psds_whole") == pytest.approx(-3.0)  # seed 2 of c has no figure
+    assert compare(results, "a", "c", "psds_whole") is None  # no common seed
+    assert compare(results, "a", "missing", "psds_whole") is None

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
-from wstag.experiments.report import compare, mean_sd
+from wstag.experiments.report import compare, mean_sd, paired_seeds
 from wstag.experiments.runner import Row
 
 SENTENCE, PHRASE, STRONG = "Sentence-level WSTAG", "Phrase-level WSTAG", "SSTAG"
@@ -211,7 +211,7 @@ def sampling_conclusions(results: Mapping[str, list[dict]]) -> list[str]:
             out.append(f"{what}: not measured yet")
         else:
             out.append(f"{what}: PSDS whole {whole:+.1f}, short {short:+.1f}, specificity {spec:+.1f} "
-                       f"({len(results[a])} vs {len(results[b])} seeds)")
+                       f"(paired over {len(paired_seeds(results, a, b, 'psds_whole'))} seeds)")
     return out
 
 

@@ -78,11 +78,23 @@ def provenance(results: Mapping[str, list[dict]]) -> str:
             f"seed, metrics, epochs, seconds, code commit, corpus hash); model folders in `models/`.")
 
 
+def paired_seeds(results: Mapping[str, list[dict]], a: str, b: str, key: str) -> list[int]:
+    """The seeds at which both rows have a ``key`` figure."""
+    def seeds(row: str) -> set[int]:
+        return {r["seed"] for r in results.get(row, []) if not math.isnan(r["metrics"].get(key, math.nan))}
+    return sorted(seeds(a) & seeds(b))
+
+
 def compare(results: Mapping[str, list[dict]], a: str, b: str, key: str) -> float | None:
-    """Mean of ``a`` minus mean of ``b`` on ``key``; None unless both rows have results."""
-    ma, _, na = mean_sd(results.get(a, []), key)
-    mb, _, nb = mean_sd(results.get(b, []), key)
-    return ma - mb if na and nb else None
+    """Mean of ``a`` minus mean of ``b`` on ``key`` over the seeds both rows have (a paired
+    difference: a row with more seeds is not compared through its other seeds' spread);
+    None when they share no seed."""
+    seeds = paired_seeds(results, a, b, key)
+    if not seeds:
+        return None
+    ma, _, _ = mean_sd([r for r in results[a] if r["seed"] in seeds], key)
+    mb, _, _ = mean_sd([r for r in results[b] if r["seed"] in seeds], key)
+    return ma - mb
 
 
 def plot_group(group, results: Mapping[str, list[dict]], path: Path, metric: str = "psds_short") -> Path | None:
