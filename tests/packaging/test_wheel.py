@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from wstag.experiments.demo import DEMO_CONFIG
 from wstag.provenance import config_hash
 from wstag.training.config import load_experiment
 
@@ -119,4 +120,5 @@ def test_the_demo_config_loads_from_the_installed_package(venv, outside):
             "print(DEMO_CONFIG); print(config_hash(c.to_dict()))")
     where, chash = _run([venv / "python", "-c", code], cwd, env).stdout.splitlines()
     assert Path(where).is_relative_to(venv.parent)
-    assert chash == config_hash(load_experiment(REPO / "configs" / "phrase_random_cpu.yaml").to_dict())
+    assert Path(where).name == DEMO_CONFIG.name
+    assert chash == config_hash(load_experiment(REPO / "configs" / DEMO_CONFIG.name).to_dict())
