@@ -19,6 +19,7 @@ from wstag.data.atomic import atomic_open
 from wstag.data.audiogrounding import read_v2
 from wstag.errors import ConfigError
 from wstag.experiments.evaluate import METRIC_KEYS, evaluate_model
+from wstag.experiments.ship import measures_wordings, text_encoder_kind
 from wstag.scapes.build import build_corpus
 from wstag.scapes.pipeline import prepare_bank
 from wstag.shipped import CONFIG_DIR
@@ -161,14 +162,14 @@ def run_demo(
     say(f"[train] done in {seconds['features + training']:.1f} s")
 
     t = time.perf_counter()
-    open_vocabulary = config.model.get("text_encoder", {}).get("kind") == "minilm"
-    metrics = evaluate_model(result.model_dir, corpus.path, "test", progress=progress, wordings=open_vocabulary)
+    saved = json.loads((result.model_dir / "config.json").read_text())
+    metrics = evaluate_model(result.model_dir, corpus.path, "test", progress=progress,
+                             wordings=measures_wordings(saved))
     plot = _plot_example(result.model_dir, corpus.path, out_dir / f"grounding-seed{seed}.png")
     seconds["evaluation + plot"] = time.perf_counter() - t
     peak["evaluation + plot"] = peak_rss_mb()
     say(f"[evaluate] done in {seconds['evaluation + plot']:.1f} s")
 
-    saved = json.loads((result.model_dir / "config.json").read_text())
     info = {"epochs": result.epochs, "monitor": result.monitor, "seed": seed,
             # a reused run from before provenance was recorded says null, not today's values
             "config_hash": saved.get("config_hash"), "code_commit": saved.get("code_commit"),
@@ -176,7 +177,7 @@ def run_demo(
             "train_seconds": result.seconds,
             "best_score": result.best_score if result.best_score is not None else float("nan"),
             "data_loading_share": result.data_loading_share,
-            "text_encoder": "MiniLM" if open_vocabulary else "word-embedding"}
+            "text_encoder": "MiniLM" if text_encoder_kind(saved) == "minilm" else "word-embedding"}
     report = write_report(out_dir, metrics, seconds, info, plot, peak)
     with atomic_open(out_dir / f"metrics-seed{seed}.json") as fh:
         json.dump({"metrics": metrics, "seconds": seconds, "peak_rss_mb": peak, "train": info}, fh, indent=1)
