@@ -80,3 +80,41 @@ def test_compare_pairs_rows_by_seed():
     assert compare(results, "b", "c", "psds_whole") == pytest.approx(-3.0)  # seed 2 of c has no figure
     assert compare(results, "a", "c", "psds_whole") is None  # no common seed
     assert compare(results, "a", "missing", "psds_whole") is None
+
+
+def test_report_elsewhere_links_into_out_and_summarises_the_claims(tmp_path):
+    out = tmp_path / "reports" / "runs"
+    for seed, (rand, sim) in enumerate([(30.0, 36.0), (32.0, 34.0)]):
+        _write(out, "phrase_random", seed, psds_whole=rand, psds_short=rand)
+        _write(out, "phrase_similarity", seed, psds_whole=sim, psds_short=sim)
+    (out / "sampling-diagnosis.md").write_text("x")
+    path = write_report([GROUPS["table2"], GROUPS["fig9"]], out, path=tmp_path / "reports" / "REPORT.md")
+    text = path.read_text()
+    assert path == tmp_path / "reports" / "REPORT.md" and not (out / "REPORT.md").exists()
+    assert "in `runs/rows/`" in text and "(`runs/sampling-diagnosis.md`;" in text
+    assert "![Fig. 9: phrase number n](runs/figures/fig9.png)" in text
+    assert "`th_auc_convention`" in text  # not a path in OUT: left alone
+    # the summary: one line per claim of the paper, the targets left to their section
+    assert ("| Table II | Advanced sampling beats random (psds_whole) | holds | "
+            "phrase_similarity - phrase_random: +4.0 |") in text
+    assert "| Fig. 9 | random: the best n is 32 or 64 | not measured yet |" in text
+    assert "| Table II | Target:" not in text
+    # what one seed of the group cost: 2 rows x 600 s (the JSON's train_seconds, no "seconds" key)
+    assert "Seed 0 of this group on its own: 2 rows of 12 epochs, 20 min of training and evaluation on cpu " \
+           "(measured); 7 of its 9 rows not run yet." in text
+
+
+def test_report_command_rewrites_the_report_without_training(tmp_path):
+    from typer.testing import CliRunner
+
+    from wstag.cli.main import app
+
+    out = tmp_path / "out"
+    _write(out, "phrase_random", 0, psds_whole=31.0)
+    runner = CliRunner()
+    result = runner.invoke(app, ["experiments", "report", "--out", str(out)])
+    assert result.exit_code == 2 and "no rows/ and groups.json" in result.output
+    (out / "groups.json").write_text(json.dumps(["table2"]))
+    result = runner.invoke(app, ["experiments", "report", "--out", str(out), "--report", str(tmp_path / "R.md")])
+    assert result.exit_code == 0, result.output
+    assert "| Phrase-level WSTAG | Random Sampling | 1 | 31.0 / 43.7 |" in (tmp_path / "R.md").read_text()

@@ -16,7 +16,7 @@ app = typer.Typer(help="Reproduce the paper's tables: resumable runs, one JSON p
 
 
 def _run(names: list[str], data: Path, out: Path, seeds: int, epochs: Optional[int], device: str,
-         work: Optional[Path], rows: Optional[str], override: List[str]) -> None:
+         work: Optional[Path], rows: Optional[str], override: List[str], report_path: Optional[Path]) -> None:
     from wstag.experiments.report import draw_corpus_figure, draw_model_figure, write_report
     from wstag.experiments.runner import run_group
 
@@ -36,7 +36,7 @@ def _run(names: list[str], data: Path, out: Path, seeds: int, epochs: Optional[i
     groups_file.write_text(json.dumps(ran))
 
     def report():
-        return write_report([GROUPS[g] for g in ran], out)
+        return write_report([GROUPS[g] for g in ran], out, path=report_path)
 
     for name in names:  # cheap: the corpus and the phrase embeddings, no training
         if GROUPS[name].corpus_figure:
@@ -66,8 +66,10 @@ def _group_command(names: list[str]):
         rows: Optional[str] = typer.Option(None, help="Comma-separated row keys to run (default: all; "
                                                       "a self-supervised row needs its teacher row)."),
         override: List[str] = typer.Option([], help="key=value applied to every row, e.g. training.lr=0.0005"),
+        report: Optional[Path] = typer.Option(None, help="Where to write the report (default: OUT/REPORT.md); "
+                                                         "its links point into OUT."),
     ) -> None:
-        _run(names, data, out, seeds, epochs, device, work, rows, override)
+        _run(names, data, out, seeds, epochs, device, work, rows, override, report)
 
     command.__doc__ = (f"{GROUPS[names[0]].title}." if len(names) == 1 else
                        "Every group, in order; rows shared by groups run once.")
@@ -77,6 +79,29 @@ def _group_command(names: list[str]):
 for _name in GROUPS:
     app.command(_name)(_group_command([_name]))
 app.command("all")(_group_command(list(GROUPS)))
+
+
+@app.command("report")
+@handle_errors
+def report_only(
+    out: Path = typer.Option(..., help="A folder that `wstag experiments GROUP --out` wrote (rows/*.json)."),
+    report: Optional[Path] = typer.Option(None, help="Where to write it (default: OUT/REPORT.md)."),
+    data: Optional[Path] = typer.Option(None, help="The corpus, to draw the figures of trained models "
+                                                   "(Fig. 14) when their models are in OUT/models."),
+) -> None:
+    """Rewrite the report from the finished rows, training nothing (e.g. after copying rows in)."""
+    from wstag.errors import ConfigError
+    from wstag.experiments.report import draw_model_figure, write_report
+
+    groups_file = out / "groups.json"
+    if not (out / "rows").is_dir() or not groups_file.is_file():
+        raise ConfigError(f"{out}: no rows/ and groups.json here; run `wstag experiments GROUP --out {out}` first")
+    ran = [GROUPS[g] for g in GROUPS if g in json.loads(groups_file.read_text())]
+    if data is not None:
+        for group in ran:
+            draw_model_figure(group, data, out)
+    path = write_report(ran, out, path=report)
+    typer.echo(f"report: {path}")
 
 
 @app.command("sampling-diagnosis")

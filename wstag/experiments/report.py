@@ -7,6 +7,8 @@ typed in by hand except the paper's published numbers (in the group's rows).
 from __future__ import annotations
 
 import math
+import os
+import re
 import statistics
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -154,7 +156,7 @@ def group_section(group, results: Mapping[str, list[dict]], out: Path) -> str:
     figures = "\n".join(part for part in (image, corpus) if part)
     return f"""## {group.title}
 
-{group.note}
+{group.note} {group_time(group.rows, results)}
 
 {figures}
 Ours (mean ± standard deviation over seeds) / the paper's published figure, in percent.
@@ -170,6 +172,43 @@ What the paper concludes, measured here:
 
 {conclusions}
 """
+
+
+def group_time(rows: Sequence[Row], results: Mapping[str, list[dict]], seed: int = 0) -> str:
+    """What one seed of the group cost: its rows' training and evaluation time, summed.
+
+    A row shared with an earlier group ran once but counts in each group that lists it,
+    so the figure is what the group costs when it is run on its own.
+    """
+    done = [r for row in rows for r in results.get(row.key, []) if r["seed"] == seed]
+    if not done:
+        return ""
+    minutes = sum(r.get("seconds", r["train_seconds"]) for r in done) / 60
+    epochs = "/".join(str(e) for e in sorted({r["epochs"] for r in done}))
+    devices = ", ".join(sorted({r.get("device", "?") for r in done}))
+    missing = f"; {len(rows) - len(done)} of its {len(rows)} rows not run yet" if len(done) < len(rows) else ""
+    return (f"Seed {seed} of this group on its own: {len(done)} rows of {epochs} epochs, {minutes:.0f} min of "
+            f"training and evaluation on {devices} (measured){missing}.")
+
+
+#: a conclusion line as ``groups`` writes it: "claim: holds here (detail)"
+VERDICT = re.compile(r"^(?P<claim>.*?): (?P<verdict>holds|does not hold|not measured yet)(?: here)?(?P<detail>.*)$")
+
+
+def summary_table(groups: Sequence, results: Mapping[str, list[dict]]) -> str:
+    """Every claim of the paper the groups test, one line each, with its verdict here.
+
+    The issue's own targets (lines starting "Target:") stay in their group's section.
+    """
+    lines = ["| group | the paper's conclusion | here | measured |", "|---|---|---|---|"]
+    for group in groups:
+        for line in group.conclusions(results):
+            match = VERDICT.match(line)
+            if match is None or line.startswith("Target:"):
+                continue
+            detail = match["detail"].strip().removeprefix("(").removesuffix(")")
+            lines.append(f"| {group.title.split(':')[0]} | {match['claim']} | {match['verdict']} | {detail} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def corpus_figure_text(group, out: Path) -> str:
@@ -227,9 +266,28 @@ def draw_corpus_figure(group, data: Path, out: Path, clap_folder: Path | None = 
     return _figure_markdown(figure, folder, name)
 
 
-def write_report(groups: Sequence, out: Path, seeds: Sequence[int] | None = None) -> Path:
-    """Write ``OUT/REPORT.md``: a section per group (``groups.Group``) with results in ``OUT/rows``.
+def relink(text: str, out: Path, report_dir: Path) -> str:
+    """Rewrite the relative paths in ``text`` (written as seen from ``out``) as seen from
+    ``report_dir``: image links, and backticked names of files and folders in ``out``."""
+    prefix = Path(os.path.relpath(out, report_dir))
+    if prefix == Path("."):
+        return text
 
+    def inside(name: str) -> bool:
+        return name.startswith("figures/") or (Path(out) / name.rstrip("/")).exists()
+
+    text = re.sub(r"\]\((?!https?:|#|/)([^)\s]+)\)",
+                  lambda m: f"]({(prefix / m[1]).as_posix()})" if inside(m[1]) else m[0], text)
+    return re.sub(r"`([\w.{}*-]+(?:/[\w.{}*-]*)*)`",
+                  lambda m: f"`{(prefix / m[1]).as_posix()}{'/' if m[1].endswith('/') else ''}`"
+                  if inside(m[1]) else m[0], text)
+
+
+def write_report(groups: Sequence, out: Path, seeds: Sequence[int] | None = None,
+                 path: Path | None = None) -> Path:
+    """Write the report of the groups (``groups.Group``) whose results are in ``OUT/rows``.
+
+    It goes to ``path`` (default ``OUT/REPORT.md``); its links point into ``OUT`` from there.
     Groups share ``OUT``: a row that two groups list (same key, same config) is run once.
     ``seeds`` limits the seeds read (default: every seed found).
     """
@@ -237,12 +295,14 @@ def write_report(groups: Sequence, out: Path, seeds: Sequence[int] | None = None
     found = sorted({int(p.stem.rsplit("-seed", 1)[1]) for p in rows_dir.glob("*-seed*.json")}) if rows_dir.is_dir() else []
     seeds = list(seeds) if seeds is not None else found
     run = GroupRun(Path(out), Path(out))
-    sections, everything = [], {}
+    sections, everything, shown = [], {}, []
     for group in groups:
         results = run.results(group.rows, seeds)
         if any(results.values()) or corpus_figure_text(group, Path(out)):
             sections.append(group_section(group, results, Path(out)))
             everything.update(results)
+            shown.append(group)
+    summary = summary_table(shown, everything)
     text = "\n".join([
         "# wstag: the paper's tables on the embedded benchmark\n",
         "Every figure below is read from the row-seed JSON files in `rows/`; the paper's figures "
@@ -250,12 +310,13 @@ def write_report(groups: Sequence, out: Path, seeds: Sequence[int] | None = None
         "in each JSON). Table V (QGCA, a strongly supervised state of the art with a graph text encoder and "
         "cross-modal attention) is left out: it is another architecture, outside the CRNN and word-embedding "
         "model this package implements, and the paper uses it only as an external reference.\n",
+        *([f"## Which of the paper's conclusions hold here\n\n{summary}\n"] if summary else []),
         *sections,
         "## Provenance\n",
         provenance(everything) + "\n",
     ])
-    path = Path(out) / "REPORT.md"
+    path = Path(path) if path is not None else Path(out) / "REPORT.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path) as fh:
-        fh.write(text)
+        fh.write(relink(text, Path(out), path.parent))
     return path
