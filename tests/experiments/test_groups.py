@@ -118,3 +118,26 @@ def test_report_command_rewrites_the_report_without_training(tmp_path):
     result = runner.invoke(app, ["experiments", "report", "--out", str(out), "--report", str(tmp_path / "R.md")])
     assert result.exit_code == 0, result.output
     assert "| Phrase-level WSTAG | Random Sampling | 1 | 31.0 / 43.7 |" in (tmp_path / "R.md").read_text()
+
+
+def test_seed_spread_is_the_pooled_sd_and_flags_margins_inside_it():
+    from wstag.experiments.groups import table4_conclusions
+    from wstag.experiments.report import seed_spread
+
+    def row(key, *values, th=None):
+        return [{"seed": s, "metrics": {"psds_whole": v, "th_auc_whole": th if th is not None else v}}
+                for s, v in enumerate(values)]
+
+    results = {"a": row("a", 30.0, 32.0, 37.0), "b": row("b", 10.0, 12.0), "c": row("c", 5.0)}
+    # variances 13 (3 seeds) and 2 (2 seeds), pooled over 2 + 1 degrees of freedom; c adds none
+    assert seed_spread(results, "psds_whole") == pytest.approx(math.sqrt((2 * 13 + 1 * 2) / 3))
+    assert seed_spread({"c": results["c"]}, "psds_whole") is None
+    # Table IV: a 2.0-point PSDS gap is "about the same" under a 3.06 spread, not under the 1-point default
+    rows = {"sentence_amax_tmean": row("m", 20.0, th=30.0), "sentence_amax_tsum": row("s", 18.0, th=25.0)}
+    assert "does not hold here" in table4_conclusions(rows)[0]
+    line = table4_conclusions({**rows, "a": results["a"], "b": results["b"]})[0]
+    assert "holds here (mean - sum: PSDS whole +2.0, Th-AUC whole +5.0; about the same = within 3.1" in line
+    from wstag.experiments.groups import _verdict
+
+    assert _verdict(-1.0, "x - y", spread=3.0) == "does not hold here (x - y: -1.0; within the seed spread, sd 3.0)"
+    assert _verdict(4.0, "x - y", spread=3.0) == "holds here (x - y: +4.0)"

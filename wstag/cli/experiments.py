@@ -18,7 +18,7 @@ app = typer.Typer(help="Reproduce the paper's tables: resumable runs, one JSON p
 def _run(names: list[str], data: Path, out: Path, seeds: int, epochs: Optional[int], device: str,
          work: Optional[Path], rows: Optional[str], override: List[str], report_path: Optional[Path]) -> None:
     from wstag.experiments.report import draw_corpus_figure, draw_model_figure, write_report
-    from wstag.experiments.runner import run_group
+    from wstag.experiments.runner import GroupRun, run_group
 
     if seeds < 1:
         raise typer.BadParameter(f"--seeds must be >= 1, got {seeds}")
@@ -41,7 +41,7 @@ def _run(names: list[str], data: Path, out: Path, seeds: int, epochs: Optional[i
     for name in names:  # cheap: the corpus and the phrase embeddings, no training
         if GROUPS[name].corpus_figure:
             log(f"[{name}] drawing {GROUPS[name].corpus_figure} from the corpus")
-            draw_corpus_figure(GROUPS[name], data, out, clap_folder=(work or out / "runs") / "seed0" / "clap" / "model")
+            draw_corpus_figure(GROUPS[name], data, out, clap_folder=GroupRun(out, out).clap_model(0))
 
     run_group(chosen, data, out, range(seeds), epochs, device, work, override, log=log, progress=progress,
               after_row=report)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
-from wstag.experiments.report import compare, mean_sd, paired_seeds
+from wstag.experiments.report import compare, mean_sd, paired_seeds, seed_spread
 from wstag.experiments.runner import Row
 
 SENTENCE, PHRASE, STRONG = "Sentence-level WSTAG", "Phrase-level WSTAG", "SSTAG"
@@ -32,10 +32,16 @@ TABLE2 = (
 )
 
 
-def _verdict(diff: float | None, what: str, threshold: float = 0.0) -> str:
+def _noise(margin: float, spread: float | None) -> str:
+    """'; within the seed spread' when a margin is smaller than one seed's chance deviation."""
+    return f"; within the seed spread, sd {spread:.1f}" if spread is not None and abs(margin) < spread else ""
+
+
+def _verdict(diff: float | None, what: str, threshold: float = 0.0, spread: float | None = None) -> str:
     if diff is None:
         return f"not measured yet ({what})"
-    return f"{'holds' if diff > threshold else 'does not hold'} here ({what}: {diff:+.1f})"
+    return (f"{'holds' if diff > threshold else 'does not hold'} here ({what}: {diff:+.1f}"
+            f"{_noise(diff - threshold, spread)})")
 
 
 def _best(results: Mapping[str, list[dict]], keys: Sequence[str], metric: str = "psds_whole") -> str | None:
@@ -50,17 +56,20 @@ def table2_conclusions(results: Mapping[str, list[dict]]) -> list[str]:
     best_sentence = _best(results, ["sentence_amean_tmean", "sentence_amax_tmean"])
     d = compare(results, "phrase_random", best_sentence, "psds_whole") if best_sentence else None
     out.append("Phrase-level beats sentence-level (random sampling vs the best sentence-level row, PSDS whole): "
-               + _verdict(d, f"phrase_random - {best_sentence}"))
+               + _verdict(d, f"phrase_random - {best_sentence}", spread=seed_spread(results, "psds_whole")))
     best_adv = _best(results, ["phrase_similarity", "phrase_clustering"])
     for metric in ("psds_whole", "psds_short"):
         d = compare(results, best_adv, "phrase_random", metric) if best_adv else None
-        out.append(f"Advanced sampling beats random ({metric}): " + _verdict(d, f"{best_adv} - phrase_random"))
+        out.append(f"Advanced sampling beats random ({metric}): "
+                   + _verdict(d, f"{best_adv} - phrase_random", spread=seed_spread(results, metric)))
     d = compare(results, "phrase_clustering", "phrase_similarity", "psds_whole")
-    out.append("Clustering beats similarity (PSDS whole): " + _verdict(d, "phrase_clustering - phrase_similarity"))
+    out.append("Clustering beats similarity (PSDS whole): "
+               + _verdict(d, "phrase_clustering - phrase_similarity", spread=seed_spread(results, "psds_whole")))
     for row in (r for r in TABLE2 if r.teacher):
         d = compare(results, row.key, row.teacher, "psds_short")
         out.append(f"Self-supervision helps {row.teacher} (PSDS short, target: >= its teacher): "
-                   + _verdict(d, f"{row.key} - {row.teacher}", threshold=-1e-9))
+                   + _verdict(d, f"{row.key} - {row.teacher}", threshold=-1e-9,
+                              spread=seed_spread(results, "psds_short")))
     best = _best(results, phrase)
     sstag, _, n = mean_sd(results.get("sstag_all", []), "psds_short")
     if best and n:
@@ -233,10 +242,12 @@ def _best_is(results, rows: Sequence[Row], want: str, metric: str, claim: str) -
         return [f"{claim}: not measured yet ({len(ranked)} of {len(rows)} rows)"]
     (top, best), (second, _) = ranked[0], ranked[1]
     mine = next(m for m, r in ranked if r.key == want)
+    spread = seed_spread(results, metric)
     if best.key == want:
-        return [f"{claim}: holds here ({metric} {top:.1f}, {top - second:+.1f} over the next)"]
+        return [f"{claim}: holds here ({metric} {top:.1f}, {top - second:+.1f} over the next"
+                f"{_noise(top - second, spread)})"]
     return [f"{claim}: does not hold here (best is {best.label} with {top:.1f}; "
-            f"{next(r.label for r in rows if r.key == want)} {mine:.1f}, {mine - top:+.1f})"]
+            f"{next(r.label for r in rows if r.key == want)} {mine:.1f}, {mine - top:+.1f}{_noise(mine - top, spread)})"]
 
 
 def table3_conclusions(results):
@@ -249,10 +260,13 @@ def table4_conclusions(results):
     d_th = compare(results, "sentence_amax_tmean", "sentence_amax_tsum", "th_auc_whole")
     if d_psds is None:
         return ["Mean and sum text pooling give about the same PSDS, mean a higher Th-AUC: not measured yet"]
-    holds = abs(d_psds) <= 1.0 and d_th > 0
+    # "about the same": within one seed's chance deviation (1 point before any row has 2 seeds)
+    spread = seed_spread(results, "psds_whole")
+    same = spread if spread is not None else 1.0
+    holds = abs(d_psds) <= same and d_th > 0
     return [f"Mean and sum text pooling give about the same PSDS, mean a higher Th-AUC: "
             f"{'holds' if holds else 'does not hold'} here (mean - sum: PSDS whole {d_psds:+.1f}, "
-            f"Th-AUC whole {d_th:+.1f})"]
+            f"Th-AUC whole {d_th:+.1f}; about the same = within {same:.1f}, the seed spread)"]
 
 
 def table6_conclusions(results):
@@ -301,14 +315,15 @@ def fig9_conclusions(results):
                                                                   sorted(ranked, key=lambda t: t[1].x)) + ")")
     d = compare(results, "phrase_clustering_n8", "phrase_random_n8", "psds_short")
     out.append("At n 8 clustering-based sampling is below random: "
-               + _verdict(None if d is None else -d, "random - clustering at n 8, PSDS short"))
+               + _verdict(None if d is None else -d, "random - clustering at n 8, PSDS short",
+                          spread=seed_spread(results, "psds_short")))
     return out
 
 
 def fig10_conclusions(results):
     return [f"CLAP embeddings beat Sentence-BERT for {name} sampling (PSDS short): "
             + _verdict(compare(results, f"phrase_{name}_clap", f"phrase_{name}", "psds_short"),
-                       f"CLAP - Sentence-BERT")
+                       "CLAP - Sentence-BERT", spread=seed_spread(results, "psds_short"))
             for name in (SIMILARITY, CLUSTERING)]
 
 
@@ -321,7 +336,7 @@ def fig12_conclusions(results):
     out = _best_is(results, FIG12, "phrase_similarity", "psds_short", "tau = 0.5 is the best threshold")
     d = compare(results, "phrase_similarity_tau07", "phrase_similarity_tau00", "psds_short")
     out.append("A high tau (0.7) beats tau = 0 (diversity matters more than label accuracy): "
-               + _verdict(d, "tau 0.7 - tau 0, PSDS short"))
+               + _verdict(d, "tau 0.7 - tau 0, PSDS short", spread=seed_spread(results, "psds_short")))
     return out
 
 

@@ -28,6 +28,17 @@ def mean_sd(results: Sequence[dict], key: str) -> tuple[float, float, int]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0, len(values)
 
 
+def seed_spread(results: Mapping[str, list[dict]], key: str) -> float | None:
+    """The pooled standard deviation of ``key`` across seeds of one row, over every row with
+    two seeds or more: how far one seed's figure strays by chance. None without such a row."""
+    dof, total = 0, 0.0
+    for rs in results.values():
+        _, sd, n = mean_sd(rs, key)
+        if n > 1:
+            dof, total = dof + n - 1, total + (n - 1) * sd ** 2
+    return math.sqrt(total / dof) if dof else None
+
+
 def cell(results: Sequence[dict], key: str) -> str:
     m, sd, n = mean_sd(results, key)
     if n == 0:
@@ -187,12 +198,19 @@ def group_time(rows: Sequence[Row], results: Mapping[str, list[dict]], seed: int
     epochs = "/".join(str(e) for e in sorted({r["epochs"] for r in done}))
     devices = ", ".join(sorted({r.get("device", "?") for r in done}))
     missing = f"; {len(rows) - len(done)} of its {len(rows)} rows not run yet" if len(done) < len(rows) else ""
-    return (f"Seed {seed} of this group on its own: {len(done)} rows of {epochs} epochs, {minutes:.0f} min of "
+    return (f"Seed {seed} of this group on its own: {len(done)} row{'s' * (len(done) != 1)} of {epochs} epochs, "
+            f"{minutes:.0f} min of "
             f"training and evaluation on {devices} (measured){missing}.")
 
 
 #: a conclusion line as ``groups`` writes it: "claim: holds here (detail)"
 VERDICT = re.compile(r"^(?P<claim>.*?): (?P<verdict>holds|does not hold|not measured yet)(?: here)?(?P<detail>.*)$")
+
+
+SUMMARY_NOTE = ("Each claim is judged on the seeds both sides have (the seeds column of each section's "
+                "table). A margin marked *within the seed spread* is smaller than the pooled standard "
+                "deviation of one row's figure across seeds (rows with two seeds or more): a chance "
+                "deviation of one seed could reverse that verdict.")
 
 
 def summary_table(groups: Sequence, results: Mapping[str, list[dict]]) -> str:
@@ -295,13 +313,10 @@ def write_report(groups: Sequence, out: Path, seeds: Sequence[int] | None = None
     found = sorted({int(p.stem.rsplit("-seed", 1)[1]) for p in rows_dir.glob("*-seed*.json")}) if rows_dir.is_dir() else []
     seeds = list(seeds) if seeds is not None else found
     run = GroupRun(Path(out), Path(out))
-    sections, everything, shown = [], {}, []
-    for group in groups:
-        results = run.results(group.rows, seeds)
-        if any(results.values()) or corpus_figure_text(group, Path(out)):
-            sections.append(group_section(group, results, Path(out)))
-            everything.update(results)
-            shown.append(group)
+    # every group's conclusions see every row: the seed spread they judge margins by is pooled over all
+    everything = run.results([r for g in groups for r in g.rows], seeds)
+    shown = [g for g in groups if any(everything.get(r.key) for r in g.rows) or corpus_figure_text(g, Path(out))]
+    sections = [group_section(group, everything, Path(out)) for group in shown]
     summary = summary_table(shown, everything)
     text = "\n".join([
         "# wstag: the paper's tables on the embedded benchmark\n",
@@ -310,7 +325,7 @@ def write_report(groups: Sequence, out: Path, seeds: Sequence[int] | None = None
         "in each JSON). Table V (QGCA, a strongly supervised state of the art with a graph text encoder and "
         "cross-modal attention) is left out: it is another architecture, outside the CRNN and word-embedding "
         "model this package implements, and the paper uses it only as an external reference.\n",
-        *([f"## Which of the paper's conclusions hold here\n\n{summary}\n"] if summary else []),
+        *([f"## Which of the paper's conclusions hold here\n\n{SUMMARY_NOTE}\n\n{summary}\n"] if summary else []),
         *sections,
         "## Provenance\n",
         provenance(everything) + "\n",

@@ -11,7 +11,9 @@ code commit and corpus hash; a JSON whose config hash still matches is not run a
 
 Self-supervised rows take as teacher the model of their ``teacher`` row for the same
 seed, so rows run in an order where the teacher comes first. Rows that sample with CLAP
-embeddings share one CLAP per seed (``WORK/seed{S}/clap``), trained on the first need.
+embeddings share one CLAP per seed, trained on the first need (in ``WORK/seed{S}/clap``)
+and kept as ``OUT/models/clap-seed{S}``, so another machine reuses it and draws the
+figures of its embeddings.
 """
 
 from __future__ import annotations
@@ -108,6 +110,10 @@ class GroupRun:
     def result_path(self, row: Row, seed: int) -> Path:
         return self.out / "rows" / f"{row.key}-seed{seed}.json"
 
+    def clap_model(self, seed: int) -> Path:
+        """The CLAP model folder that every CLAP-sampling row of ``seed`` embeds phrases with."""
+        return self.out / "models" / f"clap-seed{seed}"
+
     def read(self, row: Row, seed: int) -> dict | None:
         path = self.result_path(row, seed)
         return json.loads(path.read_text()) if path.is_file() else None
@@ -124,8 +130,8 @@ class GroupRun:
 
 def row_config(row: Row, seed: int, device: str, epochs: int, group: GroupRun,
                extra: Sequence[str] = ()) -> tuple["ExperimentConfig", Path | None]:
-    """The row's config under the group's budget for one seed, and the seed's CLAP folder
-    if its sampler needs one (teacher and CLAP resolved to this group's runs)."""
+    """The row's config under the group's budget for one seed, and the folder to train the
+    seed's CLAP in if its sampler needs one (teacher and CLAP resolved to this group's runs)."""
     from wstag.training.config import load_experiment
 
     base = load_experiment(row.config_path, [f"training.seed={seed}"])
@@ -139,7 +145,7 @@ def row_config(row: Row, seed: int, device: str, epochs: int, group: GroupRun,
     if not config.sampling.needs_clap or config.clap.pretrained:  # no CLAP, or one of the user's
         return config, None
     clap_dir = group.work / f"seed{seed}" / "clap"
-    return load_experiment(row.config_path, [*overrides, f"clap.pretrained={clap_dir / 'model'}"]), clap_dir
+    return load_experiment(row.config_path, [*overrides, f"clap.pretrained={group.clap_model(seed)}"]), clap_dir
 
 
 def run_group(
@@ -159,6 +165,7 @@ def run_group(
 
     ``after_row`` runs after each finished row-seed (the CLI rewrites REPORT.md there).
     """
+    from wstag.models.clap import CONFIG as CLAP_CONFIG
     from wstag.training.run import train_corpus_clap
 
     say = log or (lambda m: None)
@@ -184,9 +191,10 @@ def run_group(
             continue
         start = time.perf_counter()
         config, clap_dir = row_config(row, seed, device, epochs, group, extra)
-        if clap_dir is not None:
-            train_corpus_clap(config, data, clap_dir, log=lambda m: say(f"[CLAP seed {seed}] {m}"),
-                              enable_progress_bar=progress is not None)
+        if clap_dir is not None and not (group.clap_model(seed) / CLAP_CONFIG).is_file():
+            trained = train_corpus_clap(config, data, clap_dir, log=lambda m: say(f"[CLAP seed {seed}] {m}"),
+                                        enable_progress_bar=progress is not None)
+            shutil.copytree(trained, group.clap_model(seed), dirs_exist_ok=True)
         result = _run_row(row, seed, config, data, group, device, extra, say, progress)
         say(f"[{row.key} seed {seed}] PSDS {result['metrics']['psds_whole']:.1f} whole / "
             f"{result['metrics']['psds_short']:.1f} short, specificity {result['metrics']['specificity']:.1f}; "
