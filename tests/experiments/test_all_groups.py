@@ -20,11 +20,12 @@ def test_all_groups_run_on_tiny_and_report(tiny_corpus, tmp_path):
     res = CliRunner().invoke(app, ["experiments", "all", "--data", str(tiny_corpus), "--out", str(out), "--seeds", "1",
                                    "--epochs", "1", "--device", "cpu", *TINY])
     assert res.exit_code == 0, res.output
-    keys = {row.key for group in GROUPS.values() for row in group.rows}
-    assert len(keys) >= 40  # rows shared between groups (phrase_clustering is in seven) train once
-    for key in keys:
+    rows = {row.key: row for group in GROUPS.values() for row in group.rows}
+    assert len(rows) >= 40  # rows shared between groups (phrase_clustering is in seven) train once
+    for key, row in rows.items():
         result = json.loads((out / "rows" / f"{key}-seed0.json").read_text())
-        assert result["epochs"] == 1 and result["metrics"]["psds_whole"] is not None
+        assert result["epochs"] == row.epochs(1) and result["metrics"]["psds_whole"] is not None
+    assert rows["sstag_all_data10"].epochs(1) == 10  # a 10 % share: the full set's steps
     assert res.output.count("[phrase_clustering seed 0] PSDS") == 1
     report = (out / "REPORT.md").read_text()
     for group in GROUPS.values():

@@ -58,6 +58,12 @@ class Row:
     overrides: tuple[str, ...] = ()  # what this row changes in that config (e.g. training.n_phrases=8)
     x: float | str | None = None  # where a figure plots this row (n, tau, data share, a pooling name)
     series: str | None = None  # which line or bar group of that figure
+    #: the group's epochs times this (Fig. 7: 1 / data share, so a share gets as many gradient
+    #: steps as the full set, and the figure measures data, not a shorter training)
+    epoch_scale: float = 1.0
+
+    def epochs(self, budget: int) -> int:
+        return max(1, round(budget * self.epoch_scale))
 
     @property
     def config_path(self) -> Path:
@@ -135,7 +141,7 @@ def row_config(row: Row, seed: int, device: str, epochs: int, group: GroupRun,
     from wstag.training.config import load_experiment
 
     base = load_experiment(row.config_path, [f"training.seed={seed}"])
-    overrides = [f"training.seed={seed}", *budget_overrides(base, device, epochs), *row.overrides, *extra]
+    overrides = [f"training.seed={seed}", *budget_overrides(base, device, row.epochs(epochs)), *row.overrides, *extra]
     if row.teacher:
         teacher = group.read_teacher(row, seed)
         if teacher is None:
@@ -183,9 +189,10 @@ def run_group(
         return {}
     pending = [(r, s) for r, s in todo if not _is_current(group, r, s, device, epochs, extra)]
     per_epoch = _seconds_per_epoch(group, rows, seeds) or DEFAULT_EPOCH_SECONDS[device]
+    hours = sum(r.epochs(epochs) * r.epoch_scale ** -1 * per_epoch + 90 for r, _ in pending) / 3600
     say(f"{len(todo) - len(pending)} of {len(todo)} row-seeds done; {len(pending)} to run, "
-        f"{epochs} epochs each on {device}: about {len(pending) * (epochs * per_epoch + 90) / 3600:.1f} h "
-        f"({per_epoch:.0f} s per epoch, plus evaluation)")
+        f"{epochs} epochs each on {device} (more on a data share): about {hours:.1f} h "
+        f"({per_epoch:.0f} s per full-data epoch, plus evaluation)")
     for row, seed in todo:
         if (row, seed) not in pending:
             continue
