@@ -198,9 +198,9 @@ def group_time(rows: Sequence[Row], results: Mapping[str, list[dict]], seed: int
     epochs = "/".join(str(e) for e in sorted({r["epochs"] for r in done}))
     devices = ", ".join(sorted({r.get("device", "?") for r in done}))
     missing = f"; {len(rows) - len(done)} of its {len(rows)} rows not run yet" if len(done) < len(rows) else ""
-    return (f"Seed {seed} of this group on its own: {len(done)} row{'s' * (len(done) != 1)} of {epochs} epochs, "
-            f"{minutes:.0f} min of "
-            f"training and evaluation on {devices} (measured){missing}.")
+    rows_text = f"{len(done)} row{'s' * (len(done) != 1)} of {epochs} epochs"
+    return (f"Seed {seed} of this group on its own: {rows_text}, {minutes:.0f} min of training and evaluation "
+            f"on {devices} (measured){missing}.")
 
 
 #: a conclusion line as ``groups`` writes it: "claim: holds here (detail)"
