@@ -143,3 +143,17 @@ def test_seed_spread_is_the_pooled_sd_and_flags_margins_inside_it():
 
     assert _verdict(-1.0, "x - y", spread=3.0) == "does not hold here (x - y: -1.0; within the seed spread, sd 3.0)"
     assert _verdict(4.0, "x - y", spread=3.0) == "holds here (x - y: +4.0)"
+
+
+def test_best_row_is_judged_on_the_seeds_every_row_has():
+    """K-means with seeds 0 and 1 against spectral and agglomerative with seed 0 only: seed 0 decides."""
+    from wstag.experiments.groups import table6_conclusions
+
+    def row(*values):
+        return [{"seed": s, "metrics": {"psds_short": v}} for s, v in enumerate(values)]
+
+    results = {"phrase_clustering": row(17.0, 30.0), "phrase_clustering_spectral": row(18.0),
+               "phrase_clustering_agglomerative": row(16.0)}
+    line = table6_conclusions(results)[0]  # the 2-seed mean, 23.5, would call k-means best
+    assert line.startswith("K-means is the best clustering algorithm for Alg. 2: does not hold here "
+                           "(best is Spectral with 18.0; K-means 17.0, -1.0")

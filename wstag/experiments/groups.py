@@ -233,9 +233,19 @@ def _mean(results, key: str, metric: str) -> float | None:
     return m if n else None
 
 
+def _on_common_seeds(results, keys: Sequence[str], metric: str) -> dict[str, list[dict]]:
+    """``keys``' results on the seeds that every measured one of them has (as ``compare``
+    pairs two rows: a row with more seeds is not ranked by seeds the others lack); all of
+    their seeds when they share none."""
+    measured = [k for k in keys if results.get(k)]
+    common = set.intersection(*(set(paired_seeds(results, k, k, metric)) for k in measured)) if measured else set()
+    return {k: [r for r in results[k] if not common or r["seed"] in common] for k in measured}
+
+
 def _ranked(results, rows: Sequence[Row], metric: str) -> list[tuple[float, Row]]:
-    """Measured rows, best first."""
-    scored = [(m, r) for r in rows if (m := _mean(results, r.key, metric)) is not None]
+    """Measured rows, best first, compared on the seeds they share."""
+    shared = _on_common_seeds(results, [r.key for r in rows], metric)
+    scored = [(m, r) for r in rows if (m := _mean(shared, r.key, metric)) is not None]
     return sorted(scored, key=lambda t: -t[0])
 
 
@@ -281,7 +291,9 @@ def table6_conclusions(results):
 def fig7_conclusions(results):
     out = []
     for series in ("WSTAG (similarity)", "SSTAG"):
-        points = sorted((r.x, _mean(results, r.key, "psds_short")) for r in FIG7 if r.series == series)
+        rows = [r for r in FIG7 if r.series == series]
+        shared = _on_common_seeds(results, [r.key for r in rows], "psds_short")
+        points = sorted((r.x, _mean(shared, r.key, "psds_short")) for r in rows)
         if any(v is None for _, v in points):
             out.append(f"{series}: performance grows with the training data: not measured yet")
             continue
