@@ -189,7 +189,7 @@ def run_group(
         return {}
     pending = [(r, s) for r, s in todo if not _is_current(group, r, s, device, epochs, extra)]
     per_epoch = _seconds_per_epoch(group, rows, seeds) or DEFAULT_EPOCH_SECONDS[device]
-    hours = sum(r.epochs(epochs) * r.epoch_scale ** -1 * per_epoch + 90 for r, _ in pending) / 3600
+    hours = len(pending) * (epochs * per_epoch + 90) / 3600  # a data share's more epochs are shorter in proportion
     say(f"{len(todo) - len(pending)} of {len(todo)} row-seeds done; {len(pending)} to run, "
         f"{epochs} epochs each on {device} (more on a data share): about {hours:.1f} h "
         f"({per_epoch:.0f} s per full-data epoch, plus evaluation)")
