@@ -15,6 +15,17 @@ app = typer.Typer(help="Reproduce the paper's tables: resumable runs, one JSON p
                   no_args_is_help=True)
 
 
+def _groups_in(out: Path, adding: list[str] = ()) -> list[str]:
+    """The groups run into OUT (its report's sections), in the paper's order; `adding` joins them on disk."""
+    groups_file = out / "groups.json"
+    ran = json.loads(groups_file.read_text()) if groups_file.is_file() else []
+    ran = [g for g in GROUPS if g in {*ran, *adding}]
+    if adding:
+        out.mkdir(parents=True, exist_ok=True)
+        groups_file.write_text(json.dumps(ran))
+    return ran
+
+
 def _run(names: list[str], data: Path, out: Path, seeds: int, epochs: Optional[int], device: str,
          work: Optional[Path], rows: Optional[str], override: List[str], report_path: Optional[Path]) -> None:
     from wstag.experiments.report import draw_corpus_figure, draw_model_figure, write_report
@@ -29,11 +40,7 @@ def _run(names: list[str], data: Path, out: Path, seeds: int, epochs: Optional[i
         if unknown:
             raise typer.BadParameter(f"unknown rows {unknown}; {', '.join(names)} has {[r.key for r in chosen]}")
         chosen = [r for r in chosen if r.key in wanted]
-    groups_file = out / "groups.json"  # the groups run into OUT: the report's sections
-    ran = json.loads(groups_file.read_text()) if groups_file.is_file() else []
-    ran = [g for g in GROUPS if g in {*ran, *names}]
-    out.mkdir(parents=True, exist_ok=True)
-    groups_file.write_text(json.dumps(ran))
+    ran = _groups_in(out, adding=names)
 
     def report():
         return write_report([GROUPS[g] for g in ran], out, path=report_path)
@@ -93,10 +100,9 @@ def report_only(
     from wstag.errors import ConfigError
     from wstag.experiments.report import draw_model_figure, write_report
 
-    groups_file = out / "groups.json"
-    if not (out / "rows").is_dir() or not groups_file.is_file():
+    if not (out / "rows").is_dir() or not (out / "groups.json").is_file():
         raise ConfigError(f"{out}: no rows/ and groups.json here; run `wstag experiments GROUP --out {out}` first")
-    ran = [GROUPS[g] for g in GROUPS if g in json.loads(groups_file.read_text())]
+    ran = [GROUPS[g] for g in _groups_in(out)]
     if data is not None:
         for group in ran:
             draw_model_figure(group, data, out)
