@@ -69,6 +69,7 @@ def test_training_resumes_after_an_interruption(tiny_corpus, tmp_path):
     done = finished_run(tmp_path / "run")  # what `wstag demo` reuses instead of training again
     assert done is not None and done.epochs == 1 and done.monitor == "val/tag_auc"
     assert 0 <= done.data_loading_share < 1 and done.model_dir == tmp_path / "run" / "model"
+    assert done.earlier_seconds == done.seconds > 0  # none of it spent by the caller that found it
     assert finished_run(tmp_path / "elsewhere") is None
     res = runner.invoke(app, args + ["--max-epochs", "2"])
     assert res.exit_code == 0, res.output

@@ -157,3 +157,16 @@ def test_best_row_is_judged_on_the_seeds_every_row_has():
     line = table6_conclusions(results)[0]  # the 2-seed mean, 23.5, would call k-means best
     assert line.startswith("K-means is the best clustering algorithm for Alg. 2: does not hold here "
                            "(best is Spectral with 18.0; K-means 17.0, -1.0")
+
+
+def test_the_curve_cell_shows_the_last_epoch_and_its_recent_change():
+    from wstag.experiments.report import curve_cell
+
+    seed0 = {"val_curve": {"metric": "val/tag_auc", "values": [0.50, 0.55, 0.60, 0.62, 0.64]}}
+    seed1 = {"val_curve": {"metric": "val/tag_auc", "values": [0.50, 0.52, 0.54, 0.56, 0.58]}}
+    # last 0.64 and 0.58 (mean 0.61); change over 3 epochs 0.64 - 0.55 and 0.58 - 0.52 (mean 0.075)
+    assert curve_cell([seed0, seed1]) == "tag_auc 0.610 (+0.075)"
+    too_short = {"val_curve": {"metric": "val/loss", "values": [3.0, 2.0, 1.0]}}
+    assert curve_cell([too_short]) == "-" and curve_cell([{"epochs": 12}]) == "-"
+    gap = {"val_curve": {"metric": "val/loss", "values": [3.0, None, 1.5, 1.2, 1.0]}}
+    assert curve_cell([gap, seed0]) == "tag_auc 0.640 (+0.090)"  # no value 3 epochs before the last: skipped

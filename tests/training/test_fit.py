@@ -1,5 +1,6 @@
 """The shared Lightning fit helper: last.ckpt follows every epoch, best follows the monitor."""
 
+import time
 from types import SimpleNamespace
 
 import lightning as L
@@ -139,3 +140,38 @@ def test_the_budget_judges_by_the_first_epoch_until_there_is_a_second():
     now[0] = 55.0  # 55 + 55 > 100
     budget.on_train_epoch_end(trainer, None)
     assert trainer.should_stop
+
+
+class _Slow(_Drifting):
+    """Each training step takes 0.1 s, so the training time has a known floor."""
+
+    def training_step(self, batch, batch_idx):
+        time.sleep(0.1)
+        return super().training_step(batch, batch_idx)
+
+
+def test_a_resumed_fit_reports_the_training_time_of_every_session(tmp_path):
+    first = fit(_Slow(), _loader(), _loader(), tmp_path, max_epochs=2, max_minutes=None,
+                early_stop_patience=10, enable_progress_bar=False)
+    assert first.seconds >= 0.4  # 2 epochs of 2 steps
+    resumed = fit(_Slow(), _loader(), _loader(), tmp_path, max_epochs=3, max_minutes=None,
+                  early_stop_patience=10, enable_progress_bar=False)
+    assert resumed.epochs == 3 and 0.4 <= resumed.earlier_seconds <= first.seconds  # saved after epoch 2
+    assert resumed.seconds >= first.seconds + 0.2  # the first session's time, plus the third epoch's 2 steps
+    finished = fit(_Slow(), _loader(), _loader(), tmp_path, max_epochs=3, max_minutes=None,
+                   early_stop_patience=10, enable_progress_bar=False)
+    assert finished.seconds == pytest.approx(resumed.seconds, abs=1.0)  # nothing left to train, nothing added
+    assert finished.earlier_seconds == pytest.approx(finished.seconds, abs=1.0)
+
+
+def test_the_training_clock_counts_nothing_before_training_starts():
+    from wstag.training.fit import TrainingClock
+
+    now = [100.0]
+    clock = TrainingClock(clock=lambda: now[0])
+    clock.load_state_dict({"spent": 42.0})
+    now[0] = 500.0
+    assert clock.spent() == 42.0  # a finished run resumed never calls on_train_start
+    clock.on_train_start(None, None)
+    now[0] = 510.0
+    assert clock.spent() == 52.0 and clock.state_dict() == {"spent": 52.0}

@@ -63,19 +63,37 @@ def figures_table(rows: Sequence[Row], results: Mapping[str, list[dict]]) -> str
     return "\n".join(lines)
 
 
+#: epochs over which ``curve_cell`` measures whether the validation metric still moved
+CURVE_TAIL = 3
+
+
+def curve_cell(results: Sequence[dict]) -> str:
+    """The monitored validation metric at the last epoch and its change over the last
+    ``CURVE_TAIL`` epochs (means over seeds): a row still improving when it stopped was
+    cut by its epoch budget, not converged. "-" for rows whose JSON has no curve."""
+    curves = [r["val_curve"] for r in results if len(r.get("val_curve", {}).get("values") or []) > CURVE_TAIL]
+    curves = [c for c in curves if None not in (c["values"][-1], c["values"][-1 - CURVE_TAIL])]
+    if not curves:
+        return "-"
+    last = statistics.fmean(c["values"][-1] for c in curves)
+    change = statistics.fmean(c["values"][-1] - c["values"][-1 - CURVE_TAIL] for c in curves)
+    return f"{curves[0]['metric'].split('/')[-1]} {last:.3f} ({change:+.3f})"
+
+
 def controls_table(rows: Sequence[Row], results: Mapping[str, list[dict]]) -> str:
-    head = ("| approach | wrong-query PSDS | specificity | loudness PSDS | epochs | train min / seed |\n"
-            "|---|---|---|---|---|---|")
+    head = ("| approach | wrong-query PSDS | specificity | loudness PSDS | epochs | "
+            f"validation: last epoch (change over {CURVE_TAIL}) | train min / seed |\n"
+            "|---|---|---|---|---|---|---|")
     lines = [head]
     for row in rows:
         rs = results.get(row.key, [])
         if not rs:
-            lines.append(f"| {row.label} ({row.key}) | - | - | - | - | - |")
+            lines.append(f"| {row.label} ({row.key}) | - | - | - | - | - | - |")
             continue
         epochs = sorted({r["epochs"] for r in rs})
         minutes = statistics.fmean(r["train_seconds"] for r in rs) / 60
         lines.append(f"| {row.label} ({row.key}) | " + " | ".join(cell(rs, k) for k in CONTROLS)
-                     + f" | {'/'.join(map(str, epochs))} | {minutes:.1f} |")
+                     + f" | {'/'.join(map(str, epochs))} | {curve_cell(rs)} | {minutes:.1f} |")
     return "\n".join(lines)
 
 
@@ -176,6 +194,8 @@ Ours (mean ± standard deviation over seeds) / the paper's published figure, in 
 
 Controls: wrong-query PSDS scores each test pair with a phrase of a class absent from the
 clip; specificity = PSDS whole - wrong-query PSDS; loudness PSDS uses per-frame loudness, no model.
+Validation: the metric that picked the best epoch, at the last epoch run; a clear rise over the last
+epochs means the epoch budget, not convergence, ended the row.
 
 {controls_table(group.rows, results)}
 

@@ -19,6 +19,7 @@ figures of its embeddings.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import statistics
 import time
@@ -231,6 +232,7 @@ def _seconds_per_epoch(group: GroupRun, rows: Sequence[Row], seeds: Sequence[int
 def _run_row(row: Row, seed: int, config: "ExperimentConfig", data: Path, group: GroupRun, device: str,
              extra: Sequence[str], say, progress) -> dict:
     from wstag.experiments.evaluate import evaluate_model
+    from wstag.training.curves import validation_curve
     from wstag.training.run import finished_run, train
 
     chash = config.hash()
@@ -253,7 +255,9 @@ def _run_row(row: Row, seed: int, config: "ExperimentConfig", data: Path, group:
         "config_file": str(row.config_path.relative_to(CONFIG_DIR.parent)), "config": config.to_dict(),
         "config_hash": chash, "overrides": [*row.overrides, *extra], "device": device,
         "metrics": metrics, "epochs": trained.epochs, "train_seconds": round(trained.seconds, 1),
-        "seconds": round(time.perf_counter() - start, 1),
+        "val_curve": {"metric": trained.monitor, "values": [  # was it still improving when it stopped?
+            None if math.isnan(v) else round(v, 4) for v in validation_curve(run_dir, trained.monitor)]},
+        "seconds": round(time.perf_counter() - start + trained.earlier_seconds, 1),  # a cut row's whole time
         "code_commit": saved.get("code_commit") or code_commit(), "evaluated_with": code_commit(),
         "corpus_hash": corpus_hash(data), "teacher": config.training.teacher,
         "model_dir": str(model_dir), "run_dir": str(run_dir),

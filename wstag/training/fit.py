@@ -33,7 +33,33 @@ from wstag.training.precision import lightning_precision
 from wstag.training.trainer_config import TrainerConfig
 
 
-class WholeEpochBudget(Callback):
+class TrainingClock(Callback):
+    """Seconds of training, earlier (resumed) sessions included.
+
+    The time spent travels in the checkpoints, so a row cut and resumed from
+    ``last.ckpt`` reports its whole training time rather than its last session's.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.clock = clock
+        self._start: float | None = None  # None until training starts (a finished run resumed never starts)
+        self.spent_before = 0.0  # by the sessions before this one (a resumed run)
+
+    def spent(self) -> float:
+        """Seconds used so far, earlier (resumed) sessions included."""
+        return self.spent_before + (self.clock() - self._start if self._start is not None else 0.0)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"spent": self.spent()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.spent_before = float(state_dict["spent"])
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self._start = self.clock()
+
+
+class WholeEpochBudget(TrainingClock):
     """Stop at the last epoch boundary that fits a wall-clock budget.
 
     Lightning's ``max_time`` stops in the middle of an epoch, which is then never
@@ -48,20 +74,16 @@ class WholeEpochBudget(Callback):
     """
 
     def __init__(self, seconds: float, clock: Callable[[], float] = time.perf_counter) -> None:
-        self.seconds, self.clock = seconds, clock
-        self._start = self._epoch_start = 0.0
-        self._spent_before = 0.0  # by the run this one resumed
+        super().__init__(clock)
+        self.seconds = seconds
+        self._epoch_start = 0.0
         self.epoch_seconds: list[float] = []
 
-    def spent(self) -> float:
-        """Seconds of the budget used so far, earlier (resumed) sessions included."""
-        return self._spent_before + self.clock() - self._start
-
     def state_dict(self) -> dict[str, Any]:
-        return {"spent": self.spent(), "epoch_seconds": list(self.epoch_seconds)}
+        return {**super().state_dict(), "epoch_seconds": list(self.epoch_seconds)}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self._spent_before = float(state_dict["spent"])
+        super().load_state_dict(state_dict)
         self.epoch_seconds = [float(s) for s in state_dict["epoch_seconds"]]
 
     @property
@@ -71,7 +93,8 @@ class WholeEpochBudget(Callback):
         return max(steady, default=0.0)
 
     def on_train_start(self, trainer, pl_module) -> None:
-        self._start = self._epoch_start = self.clock()
+        super().on_train_start(trainer, pl_module)
+        self._epoch_start = self._start
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:  # after the epoch's validation
         now = self.clock()
@@ -88,6 +111,7 @@ class FitResult:
     epochs: int
     seconds: float
     is_global_zero: bool = True  # False on the other DDP ranks, whose module keeps its last weights
+    earlier_seconds: float = 0.0  # of ``seconds``, spent by the sessions before this one (a resumed run)
 
 
 def fit(
@@ -122,8 +146,8 @@ def fit(
     latest = ModelCheckpoint(dirpath=ckpt_dir, filename="last", save_top_k=1, enable_version_counter=False)
     if ema_decay is not None:  # validation, checkpoints and the returned weights use the average
         callbacks = [EMAWeightAveraging(decay=ema_decay), *callbacks]
-    if max_minutes:
-        callbacks = [WholeEpochBudget(60 * max_minutes), *callbacks]
+    clock = WholeEpochBudget(60 * max_minutes) if max_minutes else TrainingClock()
+    callbacks = [clock, *callbacks]
     lightning = L.Trainer(
         max_epochs=max_epochs,
         max_time={"minutes": max_minutes} if max_minutes else None,
@@ -143,11 +167,10 @@ def fit(
     last = ckpt_dir / "last.ckpt"
     if last.is_file():
         say(f"resuming from {last}")
-    start = time.perf_counter()
     lightning.fit(module, datamodule=ShardedData(train_dl, val_dl, seed),
                   ckpt_path=str(last) if last.is_file() else None)
-    seconds = time.perf_counter() - start
+    seconds = clock.spent()
     if best.best_model_path and lightning.is_global_zero:
         module.load_state_dict(torch.load(best.best_model_path, map_location="cpu", weights_only=False)["state_dict"])
     best_score = float(best.best_model_score) if best.best_model_score is not None else None
-    return FitResult(best_score, lightning.current_epoch, seconds, lightning.is_global_zero)
+    return FitResult(best_score, lightning.current_epoch, seconds, lightning.is_global_zero, clock.spent_before)

@@ -93,8 +93,9 @@ class TrainResult:
     monitor: str  # the validation metric that picked the best epoch
     best_score: float | None
     epochs: int
-    seconds: float
+    seconds: float  # of training, earlier sessions of a resumed run included
     data_loading_share: float
+    earlier_seconds: float = 0.0  # of ``seconds``, spent before this call (a resumed or finished run)
 
 
 def _split_paths(data_dir: Path, split: str, strong: bool = False) -> tuple[Path, Path]:
@@ -256,8 +257,9 @@ def finished_run(out_dir: Path) -> TrainResult | None:
         return None
     try:
         info = json.loads((model_dir / CONFIG).read_text())
-        return TrainResult(model_dir, info["monitor"], info["best_score"], int(info["epochs"]),
-                           float(info["train_seconds"]), float(info.get("data_loading_share", float("nan"))))
+        seconds = float(info["train_seconds"])
+        return TrainResult(model_dir, info["monitor"], info["best_score"], int(info["epochs"]), seconds,
+                           float(info.get("data_loading_share", float("nan"))), earlier_seconds=seconds)
     except (ValueError, KeyError, TypeError):  # not written by train(): treat as unfinished
         return None
 
@@ -324,7 +326,8 @@ def train(
                  log=say)
     model_dir = out_dir / MODEL_DIR
     if not result.is_global_zero:  # DDP: rank 0 alone holds the best weights and writes the model folder
-        return TrainResult(model_dir, tc.monitor, result.best_score, result.epochs, result.seconds, timer.data_share)
+        return TrainResult(model_dir, tc.monitor, result.best_score, result.epochs, result.seconds, timer.data_share,
+                       result.earlier_seconds)
     extra = {
         "experiment": config.to_dict(),
         "config_hash": config.hash(),
@@ -342,4 +345,5 @@ def train(
     if corpus_info.is_file():
         extra["corpus_hash"] = json.loads(corpus_info.read_text()).get("content_hash")
     save_model(model_dir, module.model.cpu(), vocab, extra=extra)
-    return TrainResult(model_dir, tc.monitor, result.best_score, result.epochs, result.seconds, timer.data_share)
+    return TrainResult(model_dir, tc.monitor, result.best_score, result.epochs, result.seconds, timer.data_share,
+                       result.earlier_seconds)
