@@ -170,3 +170,42 @@ def test_the_curve_cell_shows_the_last_epoch_and_its_recent_change():
     assert curve_cell([too_short]) == "-" and curve_cell([{"epochs": 12}]) == "-"
     gap = {"val_curve": {"metric": "val/loss", "values": [3.0, None, 1.5, 1.2, 1.0]}}
     assert curve_cell([gap, seed0]) == "tag_auc 0.640 (+0.090)"  # no value 3 epochs before the last: skipped
+
+
+def test_each_section_says_how_many_seeds_and_why_not_three():
+    from wstag.experiments.report import group_seeds
+    from wstag.experiments.runner import Row
+
+    rows = [Row("a", "A", "s"), Row("b", "B", "s")]
+    one = {"seed": 0, "seconds": 600.0, "train_seconds": 500.0}
+    # one seed of the group: 2 rows x 10 min = 20 min; 3 seeds: 60 min, inside 90
+    assert group_seeds(rows, {"a": [one], "b": [one]}) == \
+        "Every row has 1 seed. 3 seeds would take about 60 min; the others are not run yet."
+    slow = {**one, "seconds": 1200.0}  # 2 x 20 min x 3 = 120 min: over the budget, 1 seed stated
+    text = group_seeds(rows, {"a": [slow, {**slow, "seed": 1}], "b": [slow]})
+    assert text.startswith("Seeds per row: 2 for a; 1 for b. 3 seeds of every row would take about 120 min, over")
+    three = [{**one, "seed": s} for s in range(3)]
+    assert group_seeds(rows, {"a": three, "b": three}) == "Every row has 3 seeds."
+    assert group_seeds(rows, {}) == ""
+    # a seed timed beside another job (50 min) does not count: a's median is 10 min, b 10 min
+    contended = [{**one, "seconds": 3000.0}, {**one, "seed": 1}]
+    assert "would take about 60 min" in group_seeds(rows, {"a": contended + [{**one, "seed": 2}], "b": [one]})
+
+
+def test_sampling_study_pairs_each_factor_with_its_reference_row():
+    from wstag.experiments.groups import sampling_conclusions
+
+    def res(seed, whole, short, spec):
+        return {"seed": seed, "metrics": {"psds_whole": whole, "psds_short": short, "specificity": spec}}
+
+    results = {"phrase_similarity": [res(0, 26.0, 19.0, 9.0), res(1, 30.0, 21.0, 11.0)],
+               "phrase_similarity_n8": [res(0, 29.0, 24.0, 12.5)],
+               "phrase_random": [res(0, 27.0, 20.0, 10.0), res(1, 28.0, 23.0, 10.0)]}
+    lines = sampling_conclusions(results)
+    # n 8 has seed 0 only: 29 - 26, 24 - 19, 12.5 - 9 on that seed
+    assert "similarity sampling: n 8 instead of 32: PSDS whole +3.0, short +5.0, specificity +3.5 " \
+           "(paired over 1 seed)" in lines
+    # both seeds: whole (26 + 30) / 2 - (27 + 28) / 2 = +0.5, short 20 - 21.5 = -1.5, specificity 10 - 10
+    assert "similarity (SBERT) instead of random sampling: PSDS whole +0.5, short -1.5, specificity +0.0 " \
+           "(paired over 2 seeds)" in lines
+    assert "random sampling: n 8 instead of 32: not measured yet" in lines

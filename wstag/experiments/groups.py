@@ -223,8 +223,9 @@ def sampling_conclusions(results: Mapping[str, list[dict]]) -> list[str]:
         if whole is None:
             out.append(f"{what}: not measured yet")
         else:
+            n = len(paired_seeds(results, a, b, "psds_whole"))
             out.append(f"{what}: PSDS whole {whole:+.1f}, short {short:+.1f}, specificity {spec:+.1f} "
-                       f"(paired over {len(paired_seeds(results, a, b, 'psds_whole'))} seeds)")
+                       f"(paired over {n} seed{'s' * (n != 1)})")
     return out
 
 

@@ -185,7 +185,7 @@ def group_section(group, results: Mapping[str, list[dict]], out: Path) -> str:
     figures = "\n".join(part for part in (image, corpus) if part)
     return f"""## {group.title}
 
-{group.note} {group_time(group.rows, results)}
+{group.note} {group_time(group.rows, results)} {group_seeds(group.rows, results)}
 
 {figures}
 Ours (mean ± standard deviation over seeds) / the paper's published figure, in percent.
@@ -205,16 +205,58 @@ What the paper concludes, measured here:
 """
 
 
+#: a group gets 3 seeds where 3 times its measured one-seed time fits this (the issue's size of a group)
+GROUP_BUDGET_MIN = 90
+FULL_SEEDS = 3
+
+
+def _seed_rows(rows: Sequence[Row], results: Mapping[str, list[dict]], seed: int) -> list[dict]:
+    return [r for row in rows for r in results.get(row.key, []) if r["seed"] == seed]
+
+
+def _minutes(done: Sequence[dict]) -> float:
+    return sum(r.get("seconds", r["train_seconds"]) for r in done) / 60
+
+
+def group_seeds(rows: Sequence[Row], results: Mapping[str, list[dict]]) -> str:
+    """How many seeds each row has, and why not 3 where it has fewer.
+
+    A group gets 3 seeds where 3 times its measured one-seed time fits ``GROUP_BUDGET_MIN``;
+    otherwise 1 (a row another group shares may have more).
+    """
+    counts = {row.key: len(results.get(row.key, [])) for row in rows}
+    if not any(counts.values()):
+        return ""
+    by_count: dict[int, list[str]] = {}
+    for key, n in counts.items():
+        by_count.setdefault(n, []).append(key)
+    if len(by_count) == 1:
+        n = next(iter(by_count))
+        text = f"Every row has {n} seed{'s' * (n != 1)}."
+    else:
+        parts = [f"{n} for {', '.join(keys)}" for n, keys in sorted(by_count.items(), reverse=True)]
+        text = f"Seeds per row: {'; '.join(parts)}."
+    if min(counts.values()) >= FULL_SEEDS:
+        return text
+    # per row the median over its seeds: one seed timed beside another job does not inflate the estimate
+    three = FULL_SEEDS * sum(statistics.median(r.get("seconds", r["train_seconds"]) for r in results[row.key])
+                             for row in rows if results.get(row.key)) / 60
+    if three > GROUP_BUDGET_MIN:
+        return (f"{text} {FULL_SEEDS} seeds of every row would take about {three:.0f} min, over the "
+                f"{GROUP_BUDGET_MIN}-minute size of a group: 1 seed (a row another group shares may have more).")
+    return f"{text} {FULL_SEEDS} seeds would take about {three:.0f} min; the others are not run yet."
+
+
 def group_time(rows: Sequence[Row], results: Mapping[str, list[dict]], seed: int = 0) -> str:
     """What one seed of the group cost: its rows' training and evaluation time, summed.
 
     A row shared with an earlier group ran once but counts in each group that lists it,
     so the figure is what the group costs when it is run on its own.
     """
-    done = [r for row in rows for r in results.get(row.key, []) if r["seed"] == seed]
+    done = _seed_rows(rows, results, seed)
     if not done:
         return ""
-    minutes = sum(r.get("seconds", r["train_seconds"]) for r in done) / 60
+    minutes = _minutes(done)
     epochs = "/".join(str(e) for e in sorted({r["epochs"] for r in done}))
     devices = ", ".join(sorted({r.get("device", "?") for r in done}))
     missing = f"; {len(rows) - len(done)} of its {len(rows)} rows not run yet" if len(done) < len(rows) else ""
