@@ -210,12 +210,13 @@ GROUP_BUDGET_MIN = 90
 FULL_SEEDS = 3
 
 
-def _seed_rows(rows: Sequence[Row], results: Mapping[str, list[dict]], seed: int) -> list[dict]:
-    return [r for row in rows for r in results.get(row.key, []) if r["seed"] == seed]
+def one_seed_minutes(rows: Sequence[Row], results: Mapping[str, list[dict]]) -> float:
+    """One seed of the rows, run alone: each row's median time over its seeds, summed.
 
-
-def _minutes(done: Sequence[dict]) -> float:
-    return sum(r.get("seconds", r["train_seconds"]) for r in done) / 60
+    The median, so that one seed timed beside another job does not inflate the figure.
+    """
+    return sum(statistics.median(r.get("seconds", r["train_seconds"]) for r in results[row.key])
+               for row in rows if results.get(row.key)) / 60
 
 
 def group_seeds(rows: Sequence[Row], results: Mapping[str, list[dict]]) -> str:
@@ -238,31 +239,30 @@ def group_seeds(rows: Sequence[Row], results: Mapping[str, list[dict]]) -> str:
         text = f"Seeds per row: {'; '.join(parts)}."
     if min(counts.values()) >= FULL_SEEDS:
         return text
-    # per row the median over its seeds: one seed timed beside another job does not inflate the estimate
-    three = FULL_SEEDS * sum(statistics.median(r.get("seconds", r["train_seconds"]) for r in results[row.key])
-                             for row in rows if results.get(row.key)) / 60
+    three = FULL_SEEDS * one_seed_minutes(rows, results)
     if three > GROUP_BUDGET_MIN:
         return (f"{text} {FULL_SEEDS} seeds of every row would take about {three:.0f} min, over the "
                 f"{GROUP_BUDGET_MIN}-minute size of a group: 1 seed (a row another group shares may have more).")
     return f"{text} {FULL_SEEDS} seeds would take about {three:.0f} min; the others are not run yet."
 
 
-def group_time(rows: Sequence[Row], results: Mapping[str, list[dict]], seed: int = 0) -> str:
+def group_time(rows: Sequence[Row], results: Mapping[str, list[dict]]) -> str:
     """What one seed of the group cost: its rows' training and evaluation time, summed.
 
     A row shared with an earlier group ran once but counts in each group that lists it,
     so the figure is what the group costs when it is run on its own.
     """
-    done = _seed_rows(rows, results, seed)
+    done = [r for row in rows for r in results.get(row.key, [])]
     if not done:
         return ""
-    minutes = _minutes(done)
+    n_run = sum(1 for row in rows if results.get(row.key))
     epochs = "/".join(str(e) for e in sorted({r["epochs"] for r in done}))
     devices = ", ".join(sorted({r.get("device", "?") for r in done}))
-    missing = f"; {len(rows) - len(done)} of its {len(rows)} rows not run yet" if len(done) < len(rows) else ""
-    rows_text = f"{len(done)} row{'s' * (len(done) != 1)} of {epochs} epochs"
-    return (f"Seed {seed} of this group on its own: {rows_text}, {minutes:.0f} min of training and evaluation "
-            f"on {devices} (measured){missing}.")
+    missing = f"; {len(rows) - n_run} of its {len(rows)} rows not run yet" if n_run < len(rows) else ""
+    several = "; a row with several seeds counts its median" if len(done) > n_run else ""
+    rows_text = f"{n_run} row{'s' * (n_run != 1)} of {epochs} epochs"
+    return (f"One seed of this group on its own: {rows_text}, {one_seed_minutes(rows, results):.0f} min of "
+            f"training and evaluation on {devices} (measured{several}){missing}.")
 
 
 #: a conclusion line as ``groups`` writes it: "claim: holds here (detail)"
