@@ -325,9 +325,10 @@ def train(
                  seed=tc.seed, callbacks=[_RedrawNegatives(), timer], enable_progress_bar=enable_progress_bar,
                  log=say)
     model_dir = out_dir / MODEL_DIR
+    trained = TrainResult(model_dir, tc.monitor, result.best_score, result.epochs, result.seconds, timer.data_share,
+                          result.earlier_seconds)
     if not result.is_global_zero:  # DDP: rank 0 alone holds the best weights and writes the model folder
-        return TrainResult(model_dir, tc.monitor, result.best_score, result.epochs, result.seconds, timer.data_share,
-                       result.earlier_seconds)
+        return trained
     extra = {
         "experiment": config.to_dict(),
         "config_hash": config.hash(),
@@ -345,5 +346,4 @@ def train(
     if corpus_info.is_file():
         extra["corpus_hash"] = json.loads(corpus_info.read_text()).get("content_hash")
     save_model(model_dir, module.model.cpu(), vocab, extra=extra)
-    return TrainResult(model_dir, tc.monitor, result.best_score, result.epochs, result.seconds, timer.data_share,
-                       result.earlier_seconds)
+    return trained
