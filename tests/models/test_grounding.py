@@ -21,10 +21,10 @@ def _sigmoid(x: float) -> float:
 def test_similarity_is_sigmoid_of_dot_product_by_hand() -> None:
     audio = torch.tensor([[[1.0, 0.0], [0.0, 2.0], [-1.0, 1.0]]])  # (B=1, T=3, D=2)
     text = torch.tensor([[1.0, 1.0], [0.5, -1.0]])  # (N=2, D)
-    logits = GroundingModel.frame_phrase_logits(audio, text)
+    logits = GroundingModel.dot_products(audio, text)
     expected = [[1.0, 0.5], [2.0, -2.0], [0.0, -1.5]]
     torch.testing.assert_close(logits, torch.tensor([expected]))
-    probs = GroundingModel.frame_phrase_probs(audio, text)
+    probs = torch.sigmoid(GroundingModel.dot_products(audio, text))
     torch.testing.assert_close(probs, torch.tensor([[[_sigmoid(v) for v in row] for row in expected]]))
 
 
@@ -33,7 +33,7 @@ def test_scores_stay_float32_under_bf16_autocast() -> None:
     audio = torch.tensor([[[1.0, 2.0 ** -7]]]).bfloat16().float()  # exact in bf16
     text = torch.tensor([[3.0, 1.0]])
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        logits = GroundingModel.frame_phrase_logits(audio.bfloat16(), text)
+        logits = GroundingModel.dot_products(audio.bfloat16(), text)
     assert logits.dtype == torch.float32
     assert logits.item() == 3.0 + 2.0 ** -7
 
@@ -41,12 +41,12 @@ def test_scores_stay_float32_under_bf16_autocast() -> None:
 def test_shared_and_per_clip_phrases_agree() -> None:
     audio = torch.randn(3, 5, 4)
     text = torch.randn(6, 4)
-    shared = GroundingModel.frame_phrase_logits(audio, text)  # (B, T, N)
-    per_clip = GroundingModel.frame_phrase_logits(audio, text.expand(3, 6, 4))
+    shared = GroundingModel.dot_products(audio, text)  # (B, T, N)
+    per_clip = GroundingModel.dot_products(audio, text.expand(3, 6, 4))
     assert shared.shape == (3, 5, 6)
     torch.testing.assert_close(shared, per_clip)
     with pytest.raises(ValueError, match="phrase embeddings"):
-        GroundingModel.frame_phrase_logits(audio, torch.randn(2, 6, 4))
+        GroundingModel.dot_products(audio, torch.randn(2, 6, 4))
 
 
 def _batch(b: int = 2, n: int = 3, l: int = 4):

@@ -18,6 +18,7 @@ figures of its embeddings.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import shutil
@@ -229,10 +230,31 @@ def _seconds_per_epoch(group: GroupRun, rows: Sequence[Row], seeds: Sequence[int
     return statistics.median(r["train_seconds"] / r["epochs"] for r in done) if done else None
 
 
+#: per-epoch curves every row records (absent metrics give empty lists)
+CURVES = ("train/tag_auc", "val/tag_auc", "train/loss_epoch", "val/loss")
+
+
+def _curve(run_dir: Path, metric: str) -> list[float | None]:
+    from wstag.training.curves import validation_curve
+
+    return [None if math.isnan(v) else round(v, 4) for v in validation_curve(run_dir, metric)]
+
+
+def file_sha256(path: Path) -> str | None:
+    """The SHA-256 of a file (None when it is not there)."""
+    if not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _run_row(row: Row, seed: int, config: "ExperimentConfig", data: Path, group: GroupRun, device: str,
              extra: Sequence[str], say, progress) -> dict:
     from wstag.experiments.evaluate import evaluate_model
-    from wstag.training.curves import validation_curve
+    from wstag.models.checkpoint import WEIGHTS
     from wstag.training.run import finished_run, train
 
     chash = config.hash()
@@ -242,9 +264,10 @@ def _run_row(row: Row, seed: int, config: "ExperimentConfig", data: Path, group:
     if trained is None:  # new, or cut before its model folder: train() resumes from last.ckpt
         trained = train(config, data, run_dir, progress=progress, log=lambda m: say(f"[{row.key} seed {seed}] {m}"),
                         enable_progress_bar=progress is not None)
-    # The model folder (weights, config, vocabulary: about 1 MB on a CPU) is kept beside the
-    # results: the teacher of a later row and every figure can be rebuilt on another machine.
-    model_dir = group.out / "models" / f"{row.key}-seed{seed}"
+    # The model folder stays under the (git-ignored) work folder, named by row and seed, for
+    # later rows (a self-supervised row's teacher) and figures; the result records its path
+    # and the SHA-256 of its weights, so a copy elsewhere can be checked against the figures.
+    model_dir = group.work / "models" / f"{row.key}-seed{seed}"
     if model_dir.exists():
         shutil.rmtree(model_dir)
     shutil.copytree(trained.model_dir, model_dir, ignore=shutil.ignore_patterns("metrics.json"))
@@ -255,12 +278,12 @@ def _run_row(row: Row, seed: int, config: "ExperimentConfig", data: Path, group:
         "config_file": str(row.config_path.relative_to(CONFIG_DIR.parent)), "config": config.to_dict(),
         "config_hash": chash, "overrides": [*row.overrides, *extra], "device": device,
         "metrics": metrics, "epochs": trained.epochs, "train_seconds": round(trained.seconds, 1),
-        "val_curve": {"metric": trained.monitor, "values": [  # was it still improving when it stopped?
-            None if math.isnan(v) else round(v, 4) for v in validation_curve(run_dir, trained.monitor)]},
+        "val_curve": {"metric": trained.monitor, "values": _curve(run_dir, trained.monitor)},  # still improving?
+        "curves": {m: _curve(run_dir, m) for m in CURVES},  # train beside val: fitting vs carrying over
         "seconds": round(time.perf_counter() - start + trained.earlier_seconds, 1),  # a cut row's whole time
         "code_commit": saved.get("code_commit") or code_commit(), "evaluated_with": code_commit(),
         "corpus_hash": corpus_hash(data), "teacher": config.training.teacher,
-        "model_dir": str(model_dir), "run_dir": str(run_dir),
+        "model_dir": str(model_dir), "model_sha256": file_sha256(model_dir / WEIGHTS), "run_dir": str(run_dir),
     }
     path = group.result_path(row, seed)
     path.parent.mkdir(parents=True, exist_ok=True)

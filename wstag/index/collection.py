@@ -112,9 +112,11 @@ class Index:
             self._grounder = g
         return self._grounder
 
-    def _phrase_embeddings(self, phrases: Sequence[str]) -> tuple[torch.Tensor, list[list[str]]]:
+    def _phrase_embeddings(self, phrases: Sequence[str]) -> tuple[torch.Tensor, float, list[list[str]]]:
+        """(query vectors (N, D) float16, logit bias, ignored words): ``logit = a_t . w_n + bias``."""
         text, ignored = self.grounder.embed_phrases(phrases)
-        return text.to(torch.float16), ignored
+        vectors, bias = self.grounder.model.query_vectors(text.float())
+        return vectors.to(torch.float16), bias, ignored
 
     # -- answers
     def search(self, phrase: str, top: int = 20, threshold: float = 0.5, median: int = 1) -> S.Moments:
@@ -130,7 +132,7 @@ class Index:
                              f"be read; see `wstag index info {self.path}`)")
         self.grounder  # noqa: B018 - loaded (once) outside the timing
         start = time.perf_counter()
-        text16, ignored = self._phrase_embeddings([phrase])
+        text16, bias, ignored = self._phrase_embeddings([phrase])
         thr = S.logit(threshold)
         rank = {name: i for i, name in enumerate(sorted(self.manifest.files))}
         names = sorted(self.manifest.files)
@@ -139,7 +141,7 @@ class Index:
         for shard, entries in S.iter_shards(self.manifest):
             n = max(e.offset + e.n_frames for e in entries)
             try:
-                logits = S.shard_logits(self.path / shard, n, text16[0])
+                logits = S.shard_logits(self.path / shard, n, text16[0]) + np.float32(bias)
             except FileNotFoundError:
                 raise ConfigError(f"{self.path}: {shard} is missing (the index changed during the search, "
                                   f"or was damaged); run the search again or rebuild") from None
@@ -181,9 +183,9 @@ class Index:
         from wstag.inference.results import Scores
 
         phrases = check_phrases(phrases)
-        text16, ignored = self._phrase_embeddings(phrases)
+        text16, bias, ignored = self._phrase_embeddings(phrases)
         e = self.entry(file)
-        logits = S.entry_logits(self.path, e, text16)
+        logits = S.entry_logits(self.path, e, text16) + np.float32(bias)
         grid = self.manifest.model.frame_grid
         times = np.asarray(grid.frame_time(np.arange(e.n_frames)), dtype=np.float64)
         return Scores(tuple(phrases), times, S.sigmoid(logits).astype(np.float32), e.duration,
@@ -191,5 +193,6 @@ class Index:
 
     def curve(self, file: str | S.Moment, phrase: str, first: int = 0, stop: int | None = None) -> np.ndarray:
         """The (frames,) probabilities of ``phrase`` over frames ``first:stop`` of one file."""
-        text16, _ = self._phrase_embeddings([phrase])
-        return S.sigmoid(S.entry_logits(self.path, self.entry(file), text16, first, stop)[:, 0]).astype(np.float32)
+        text16, bias, _ = self._phrase_embeddings([phrase])
+        logits = S.entry_logits(self.path, self.entry(file), text16, first, stop)[:, 0] + np.float32(bias)
+        return S.sigmoid(logits).astype(np.float32)

@@ -26,6 +26,7 @@ from wstag.models.crnn import CRNN_FIELDS, CRNNConfig
 from wstag.models.grounding import GroundingModel
 from wstag.models.minilm_text import KIND as MINILM_KIND
 from wstag.models.minilm_text import MINILM_FIELDS, MiniLMTextEncoderConfig
+from wstag.models.similarity import SIMILARITY_FIELDS, SimilarityConfig
 from wstag.models.text_encoder import TEXT_FIELDS, TextEncoderConfig
 
 #: ``text_encoder.kind``: word embeddings (the paper's, the default) or frozen MiniLM sentences.
@@ -38,6 +39,7 @@ class ModelConfig:
 
     audio_encoder: CRNNConfig = field(default_factory=CRNNConfig)
     text_encoder: TextEncoderConfig | MiniLMTextEncoderConfig = field(default_factory=TextEncoderConfig)
+    similarity: SimilarityConfig = field(default_factory=SimilarityConfig)  # the paper's plain dot product
 
     def __post_init__(self) -> None:
         if self.text_encoder.embed_dim != self.audio_encoder.out_dim:
@@ -46,19 +48,23 @@ class ModelConfig:
                 f"2 * model.audio_encoder.gru_hidden ({self.audio_encoder.out_dim}): s_fp is their dot product")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"audio_encoder": self.audio_encoder.to_dict(), "text_encoder": self.text_encoder.to_dict()}
+        d = {"audio_encoder": self.audio_encoder.to_dict(), "text_encoder": self.text_encoder.to_dict()}
+        if not self.similarity.is_paper:  # older readers and model folders: no section means the paper's form
+            d["similarity"] = self.similarity.to_dict()
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], where: str = "model") -> "ModelConfig":
         """Build from a dict (optionally ``preset`` + overrides); ConfigError names bad keys."""
         if not isinstance(d, Mapping):
             raise ConfigError(f"{where} must be a mapping or a preset name, got {type(d).__name__}")
-        _reject_unknown(d, {"preset", "audio_encoder", "text_encoder"}, where)
+        _reject_unknown(d, {"preset", "audio_encoder", "text_encoder", "similarity"}, where)
         base = get_preset(d["preset"]) if "preset" in d else cls()
         audio = _section(d, "audio_encoder", CRNN_FIELDS, where)
         kind = _text_kind(d, where)
         text = _section(d, "text_encoder", MINILM_FIELDS if kind == MINILM_KIND else TEXT_FIELDS | {"kind"}, where)
         text.pop("kind", None)
+        similarity = _section(d, "similarity", SIMILARITY_FIELDS, where)
         if "channels" in audio and not isinstance(audio["channels"], (list, tuple)):
             raise ConfigError(f"{where}.audio_encoder.channels must be a list of 4 integers, "
                               f"got {audio['channels']!r}")
@@ -67,7 +73,7 @@ class ModelConfig:
                 text_config = MiniLMTextEncoderConfig(**{"embed_dim": base.text_encoder.embed_dim, **text})
             else:
                 text_config = replace(base.text_encoder, **text)
-            return cls(replace(base.audio_encoder, **audio), text_config)
+            return cls(replace(base.audio_encoder, **audio), text_config, replace(base.similarity, **similarity))
         except ConfigError as exc:
             msg = str(exc)
             raise ConfigError(msg if msg.startswith(where) else f"{where}.{msg}") from None
@@ -148,7 +154,7 @@ def to_model_config(config: ModelConfig | Mapping[str, Any] | str) -> ModelConfi
 
 def model_config_of(model: GroundingModel) -> ModelConfig:
     """The config that rebuilds ``model``'s architecture."""
-    return ModelConfig(model.audio_encoder.config, model.text_encoder.config)
+    return ModelConfig(model.audio_encoder.config, model.text_encoder.config, model.similarity.config)
 
 
 def build_model(
@@ -166,7 +172,8 @@ def build_model(
     cfg = to_model_config(config)
     if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 3:
         raise ConfigError(f"vocab_size must be an integer >= 3 (<pad>, <unk> and a word), got {vocab_size!r}")
-    model = GroundingModel(cfg.audio_encoder, cfg.text_encoder, vocab_size, front_end, words=words)
+    model = GroundingModel(cfg.audio_encoder, cfg.text_encoder, vocab_size, front_end, words=words,
+                           similarity=cfg.similarity)
     if load_pretrained and cfg.audio_encoder.pretrained is not None:
         model.audio_encoder.load_pretrained(cfg.audio_encoder.pretrained, strict=cfg.audio_encoder.pretrained_strict)
     return model

@@ -18,6 +18,7 @@ from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.errors import ConfigError
 from wstag.models.crnn import CRNN, CRNNConfig, length_mask
 from wstag.models.minilm_text import MiniLMTextEncoder, MiniLMTextEncoderConfig
+from wstag.models.similarity import Similarity, SimilarityConfig
 from wstag.models.text_encoder import TextEncoder, TextEncoderConfig
 
 
@@ -42,6 +43,7 @@ class GroundingModel(nn.Module):
         vocab_size: int,
         front_end: FrontEnd | FrameGrid = DEFAULT_FRONT_END,
         words: Sequence[str] | None = None,
+        similarity: SimilarityConfig = SimilarityConfig(),
     ) -> None:
         super().__init__()
         if text.embed_dim != audio.out_dim:
@@ -63,6 +65,7 @@ class GroundingModel(nn.Module):
             self.text_encoder = MiniLMTextEncoder(vocab_size, text, words)
         else:
             self.text_encoder = TextEncoder(vocab_size, text)
+        self.similarity = Similarity(similarity)
         # Buffers only, not saved: rebuilt from the front end, so checkpoints stay weights-only.
         self.frontend = front_end.logmel()
 
@@ -117,7 +120,7 @@ class GroundingModel(nn.Module):
 
     # -- similarity
     @staticmethod
-    def frame_phrase_logits(audio_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
+    def dot_products(audio_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
         """``a_t . t_n``: audio (B, T, D) with phrases per clip (B, N, D) or shared (N, D) -> (B, T, N).
 
         The shared form scores every clip against one phrase set (sentence-level
@@ -135,10 +138,22 @@ class GroundingModel(nn.Module):
         raise ValueError(f"phrase embeddings must be (N, D) or (B, N, D) with B = {audio_emb.shape[0]}, "
                          f"got {tuple(text_emb.shape)}")
 
-    @classmethod
-    def frame_phrase_probs(cls, audio_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
-        """``s_fp(t, n) = sigmoid(a_t . t_n)`` (Eq. 3 / 7): (B, T, N) in [0, 1]."""
-        return torch.sigmoid(cls.frame_phrase_logits(audio_emb, text_emb))
+    def frame_phrase_logits(self, audio_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
+        """The logit of ``s_fp``: ``a_t . t_n`` scaled and shifted by ``similarity`` (the paper: as is)."""
+        with torch.autocast(audio_emb.device.type, enabled=False):
+            return self.similarity(self.dot_products(audio_emb, text_emb))
+
+    def frame_phrase_probs(self, audio_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
+        """``s_fp(t, n) = sigmoid(logit)`` (Eq. 3 / 7): (B, T, N) in [0, 1]."""
+        return torch.sigmoid(self.frame_phrase_logits(audio_emb, text_emb))
+
+    def query_vectors(self, text_emb: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """Phrase embeddings (N, D) -> (w (N, D), b) with ``logit = a_t . w_n + b``.
+
+        For code that scores stored audio embeddings itself (the collection index): the
+        scale folds into the phrase vector, so each phrase still costs one dot product.
+        """
+        return text_emb * float(self.similarity.scale.detach()), float(self.similarity.bias.detach())
 
     # -- whole model
     def forward_logits(

@@ -38,9 +38,11 @@ SAMPLED_REGIMES = ("phrase_level", "self_supervised")  # regimes that draw negat
 POOLINGS = ("mean", "max", "linear_softmax", "exp_softmax")
 #: (section, key) -> the value with which a key added later behaves as before it existed
 #: (ExperimentConfig.hash leaves it out then). Never change a value listed here.
-HASH_NEUTRAL: dict[tuple[str, str], Any] = {("training", "lr_schedule"): "plateau",
+HASH_NEUTRAL: dict[tuple[str, str], Any] = {("training", "lr_schedule"): "plateau", ("training", "optimizer"): "adam",
+                                            ("training", "weight_decay"): 0.0, ("training", "warmup_epochs"): 0.0,
                                             **{("trainer", k): v for k, v in dataclasses.asdict(TrainerConfig()).items()}}
 LR_SCHEDULES = ("plateau", "cosine")
+OPTIMIZERS = ("adam", "adamw")
 #: validation metrics that may pick the best epoch (and drive LR decay, early stopping):
 #: whether lower or higher is better. ``val/tag_auc`` is logged by the sampled regimes only.
 MONITORS = {"val/loss": "min", "val/tag_auc": "max"}
@@ -62,6 +64,9 @@ class TrainingConfig:
     # over max_epochs, step by step, for short fixed-epoch CPU runs that never stall long
     # enough for a plateau to decay the LR.
     lr_schedule: str = "plateau"
+    optimizer: str = "adam"  # the paper's Adam (weight_decay: L2 in the gradient), or "adamw" (decoupled)
+    weight_decay: float = 0.0
+    warmup_epochs: float = 0.0  # linear LR warm-up over this many epochs (0: none, the paper's)
     max_epochs: int = 100
     early_stop_patience: int = 10
     grad_clip: float = 1.0
@@ -94,6 +99,12 @@ class TrainingConfig:
                 bad(key, f"must be >= 1, got {getattr(self, key)}")
         if not 0 < self.lr < 1:
             bad("lr", f"must be in (0, 1), got {self.lr}")
+        if self.optimizer not in OPTIMIZERS:
+            bad("optimizer", f"must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if not 0 <= self.weight_decay < 1:
+            bad("weight_decay", f"must be in [0, 1), got {self.weight_decay}")
+        if not 0 <= self.warmup_epochs < self.max_epochs:
+            bad("warmup_epochs", f"must be in [0, max_epochs = {self.max_epochs}), got {self.warmup_epochs}")
         if self.lr_schedule not in LR_SCHEDULES:
             bad("lr_schedule", f"must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         if not 0 < self.train_fraction <= 1:

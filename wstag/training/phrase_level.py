@@ -9,9 +9,10 @@ from sklearn.metrics import roc_auc_score
 
 from wstag.models.grounding import GroundingModel
 from wstag.models.pooling import get_pooling
-from wstag.training.config import MONITORS, TrainingConfig
+from wstag.training.config import TrainingConfig
 from wstag.training.distributed import gather_arrays
 from wstag.training.losses import clip_bce
+from wstag.training.optimizers import configure_optimizers
 
 
 class PhraseLevelModule(L.LightningModule):
@@ -32,6 +33,8 @@ class PhraseLevelModule(L.LightningModule):
         self.pool = get_pooling(config.audio_pooling)
         self._val_scores: list[np.ndarray] = []
         self._val_labels: list[np.ndarray] = []
+        self._train_scores: list[np.ndarray] = []
+        self._train_labels: list[np.ndarray] = []
 
     def _clip_probs(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         probs, out_mask = self.model(
@@ -43,38 +46,48 @@ class PhraseLevelModule(L.LightningModule):
         return clip_bce(self._clip_probs(batch), batch["labels"], batch["phrase_mask"])
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        loss = self._loss(batch)
+        if self.logs_tag_auc:
+            clip_probs = self._clip_probs(batch)
+            loss = clip_bce(clip_probs, batch["labels"], batch["phrase_mask"])
+            self._keep(self._train_scores, self._train_labels, clip_probs, batch)
+        else:
+            loss = self._loss(batch)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["labels"]))
         return loss
+
+    @staticmethod
+    def _keep(scores: list, labels: list, clip_probs: torch.Tensor, batch: dict[str, torch.Tensor]) -> None:
+        mask = batch["phrase_mask"]
+        scores.append(clip_probs[mask].detach().float().cpu().numpy())
+        labels.append(batch["labels"][mask].detach().cpu().numpy() > 0.5)
+
+    def on_train_epoch_end(self) -> None:
+        """``train/tag_auc``: the same AUC on the epoch's training batches, as the optimiser saw
+        them (training mode: dropout and augmentation on, weights moving through the epoch).
+        Beside ``val/tag_auc`` it tells a model that cannot fit its captions from one that
+        fits them and does not carry them to recordings it never heard."""
+        self._log_auc("train/tag_auc", self._train_scores, self._train_labels)
+        self._train_scores, self._train_labels = [], []
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         if self.logs_tag_auc:
             clip_probs = self._clip_probs(batch)
             loss = clip_bce(clip_probs, batch["labels"], batch["phrase_mask"])
-            mask = batch["phrase_mask"]
-            self._val_scores.append(clip_probs[mask].detach().float().cpu().numpy())
-            self._val_labels.append(batch["labels"][mask].detach().cpu().numpy() > 0.5)
+            self._keep(self._val_scores, self._val_labels, clip_probs, batch)
         else:  # subclasses with another loss
             loss = self._loss(batch)
         self.log("val/loss", loss, prog_bar=True, batch_size=len(batch["labels"]), sync_dist=True)  # DDP: all ranks
 
     def on_validation_epoch_end(self) -> None:
-        scores, labels = self._val_scores, self._val_labels
+        self._log_auc("val/tag_auc", self._val_scores, self._val_labels, prog_bar=True)
         self._val_scores, self._val_labels = [], []
+
+    def _log_auc(self, name: str, scores: list, labels: list, prog_bar: bool = False) -> None:
         if not scores:
             return
         y, s = gather_arrays(np.concatenate(labels), np.concatenate(scores))  # DDP: every rank's pairs
         auc = roc_auc_score(y, s) if 0 < y.sum() < len(y) else 0.5  # one class only: no ranking to judge
-        self.log("val/tag_auc", float(auc), prog_bar=True, sync_dist=True)  # the same on every rank
+        self.log(name, float(auc), prog_bar=prog_bar, sync_dist=True)  # the same on every rank
 
     def configure_optimizers(self):
-        monitor = self.config.monitor
-        opt = torch.optim.Adam(self.parameters(), lr=self.config.lr)
-        if self.config.lr_schedule == "cosine":  # to zero at the last step of max_epochs
-            steps = max(1, int(self.trainer.estimated_stepping_batches))
-            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
-        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            opt, mode=MONITORS[monitor], factor=self.config.lr_factor, patience=self.config.lr_patience
-        )
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "monitor": monitor}}
+        return configure_optimizers(self, self.config)

@@ -43,6 +43,7 @@ from wstag.training.datasets import (
 )
 from wstag.training.distributed import is_launch_rank_zero, launched_processes
 from wstag.training.fit import fit
+from wstag.training.optimizers import PlateauWarmUp
 from wstag.training.phrase_level import PhraseLevelModule
 from wstag.training.precision import resolve_precision
 from wstag.training.self_supervised import SelfSupervisedModule, load_teacher
@@ -264,6 +265,11 @@ def finished_run(out_dir: Path) -> TrainResult | None:
         return None
 
 
+def _warmup(tc) -> list[Callback]:
+    """The plateau schedule's warm-up callback, when one is asked for (cosine has its own)."""
+    return [PlateauWarmUp(tc.warmup_epochs)] if tc.warmup_epochs > 0 and tc.lr_schedule == "plateau" else []
+
+
 def train(
     config: ExperimentConfig,
     data_dir: Path,
@@ -322,7 +328,7 @@ def train(
     result = fit(module, train_dl, val_dl, out_dir, max_epochs=tc.max_epochs, max_minutes=tc.max_minutes,
                  early_stop_patience=tc.early_stop_patience, grad_clip=tc.grad_clip,
                  monitor=tc.monitor, ema_decay=tc.ema_decay, precision=precision, trainer=config.trainer,
-                 seed=tc.seed, callbacks=[_RedrawNegatives(), timer], enable_progress_bar=enable_progress_bar,
+                 seed=tc.seed, callbacks=[_RedrawNegatives(), timer, *_warmup(tc)], enable_progress_bar=enable_progress_bar,
                  log=say)
     model_dir = out_dir / MODEL_DIR
     trained = TrainResult(model_dir, tc.monitor, result.best_score, result.epochs, result.seconds, timer.data_share,

@@ -1,0 +1,147 @@
+"""Why the model learns little from its captions: a ladder of controlled runs (issue 24).
+
+Every rung is the demo's recipe (``configs/phrase_random_cpu_minilm.yaml``) on the same
+corpus, under the same epochs and seeds, with one thing changed; each row-seed is a
+result file of ``runner.run_group`` (resumable, config hash, seed, epochs, seconds,
+corpus hash, code commit), and ``write_learning_report`` turns them into
+``reports/learning.md``: per rung the training and validation tag AUC (clip level,
+positives against sampled negatives), PSDS whole and short, specificity, their mean and
+spread over seeds, and the paired difference to the base rung with a 95 % t-interval
+over seeds, so that no verdict rests on one seed.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from wstag.data.atomic import atomic_open
+from wstag.experiments.runner import GroupRun, Row
+
+DEMO = "phrase_random_cpu_minilm"
+BASE = "learn_base"
+SECTION = "Learning ladder"
+
+
+def _rung(key: str, label: str, *overrides: str, config: str = DEMO) -> Row:
+    return Row(key, label, SECTION, config=config, overrides=overrides)
+
+
+SCALE = ("model.similarity.learned=true", "model.similarity.scale=4.0")
+NO_DROPOUT = ("model.audio_encoder.block_dropout=0.0", "model.audio_encoder.frame_dropout=0.0")
+ADAMW = ("training.optimizer=adamw", "training.weight_decay=0.01", "training.warmup_epochs=1.0")
+
+LADDER = (
+    _rung(BASE, "the demo's recipe (paper Eq. 7, Adam, dropout 0.2 / 0.5, SpecAugment)"),
+    _rung("learn_scale", "+ a learned logit scale (init 4) and bias (init 0)", *SCALE),
+    _rung("learn_nodropout", "no dropout in the CRNN", *NO_DROPOUT),
+    _rung("learn_adamw", "AdamW, weight decay 0.01, 1 warm-up epoch", *ADAMW),
+)
+RUNGS = {r.key: r for r in LADDER}
+
+METRICS = (("psds_whole", "PSDS whole"), ("psds_short", "PSDS short"), ("specificity", "specificity"))
+
+#: two-sided 95 % quantiles of Student's t by degrees of freedom (seeds - 1)
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+
+
+def last(values: Sequence[float | None]) -> float | None:
+    """The last recorded value of a curve (None if it has none)."""
+    kept = [v for v in values if v is not None]
+    return kept[-1] if kept else None
+
+
+def curve_value(result: dict, metric: str, how: str = "last") -> float:
+    values = [v for v in (result.get("curves", {}).get(metric) or []) if v is not None]
+    if not values:
+        return math.nan
+    return values[-1] if how == "last" else max(values)
+
+
+def _mean_sd(values: Sequence[float]) -> tuple[float, float, int]:
+    values = [v for v in values if not math.isnan(v)]
+    if not values:
+        return math.nan, math.nan, 0
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0, len(values)
+
+
+def _cell(values: Sequence[float], digits: int = 1) -> str:
+    m, sd, n = _mean_sd(values)
+    if n == 0:
+        return "-"
+    return f"{m:.{digits}f} ± {sd:.{digits}f}" if n > 1 else f"{m:.{digits}f}"
+
+
+def paired_interval(a: Sequence[dict], b: Sequence[dict], key: str) -> tuple[float, float, int] | None:
+    """Mean of ``a - b`` over the seeds both have, and the half-width of its 95 % t-interval
+    (nan for one seed); None when they share no seed."""
+    by_seed = {r["seed"]: r["metrics"][key] for r in b}
+    diffs = [r["metrics"][key] - by_seed[r["seed"]] for r in a if r["seed"] in by_seed]
+    if not diffs:
+        return None
+    mean = statistics.fmean(diffs)
+    if len(diffs) < 2:
+        return mean, math.nan, 1
+    half = T95.get(len(diffs) - 1, 1.96) * statistics.stdev(diffs) / math.sqrt(len(diffs))
+    return mean, half, len(diffs)
+
+
+def verdict(interval: tuple[float, float, int] | None) -> str:
+    """better / worse when the 95 % interval excludes 0, inconclusive otherwise."""
+    if interval is None:
+        return "-"
+    mean, half, n = interval
+    if n < 2 or math.isnan(half):
+        return f"{mean:+.1f} (1 seed: inconclusive)"
+    word = "better" if mean - half > 0 else "worse" if mean + half < 0 else "inconclusive"
+    return f"{mean:+.1f} ± {half:.1f} ({n} seeds: {word})"
+
+
+def ladder_table(rungs: Sequence[Row], results: Mapping[str, list[dict]]) -> str:
+    head = ("| rung | what changed | seeds | tag AUC train (last) | tag AUC val (best) | PSDS whole | PSDS short "
+            "| specificity | PSDS short vs base (95 % CI) |\n|---|---|---|---|---|---|---|---|---|")
+    lines = [head]
+    base = results.get(BASE, [])
+    for row in rungs:
+        rs = results.get(row.key, [])
+        if not rs:
+            lines.append(f"| {row.key} | {row.label} | 0 | not run yet | | | | | |")
+            continue
+        train = _cell([curve_value(r, "train/tag_auc") for r in rs], 3)
+        val = _cell([curve_value(r, "val/tag_auc", "best") for r in rs], 3)
+        figures = " | ".join(_cell([r["metrics"][k] for r in rs]) for k, _ in METRICS)
+        vs = "(the base)" if row.key == BASE else verdict(paired_interval(rs, base, "psds_short"))
+        lines.append(f"| {row.key} | {row.label} | {len(rs)} | {train} | {val} | {figures} | {vs} |")
+    return "\n".join(lines)
+
+
+def write_learning_report(out: Path, path: Path, notes: str = "", rungs: Sequence[Row] = LADDER) -> Path:
+    """``path`` (markdown) from the row files in ``out/rows``: the ladder's table and ``notes``."""
+    rows_dir = Path(out) / "rows"
+    seeds = sorted({int(p.stem.rsplit("-seed", 1)[1]) for p in rows_dir.glob("*-seed*.json")}) if rows_dir.is_dir() else []
+    results = GroupRun(Path(out), Path(out)).results(rungs, seeds)
+    commits = sorted({r["code_commit"] for rs in results.values() for r in rs})
+    corpora = sorted({str(r["corpus_hash"]) for rs in results.values() for r in rs})
+    epochs = sorted({r["epochs"] for rs in results.values() for r in rs})
+    text = "\n".join([
+        "# The learning ladder: why the model learns little from its captions\n",
+        "Each rung is the demo's recipe (`configs/phrase_random_cpu_minilm.yaml`, cpu_fast CRNN, MiniLM text "
+        "encoder, random negatives, n 8, linear-softmax pooling, EMA 0.99) with one change, on the `small` "
+        "corpus, the same epochs and seeds. Figures are means ± sd over seeds, read from the row files in "
+        f"`{rows_dir}`. Tag AUC: clip-level ROC AUC of positives against the sampled negatives; *train* is "
+        "measured on the epoch's training batches as the optimiser saw them (dropout and augmentation on), "
+        "*val* on the validation split (recordings never heard in training) with the EMA weights. The last "
+        "column is the paired difference to the base rung over common seeds with its 95 % t-interval: "
+        "*better* or *worse* only when the interval excludes 0.\n",
+        ladder_table(rungs, results) + "\n",
+        notes,
+        "## Provenance\n",
+        f"Epochs: {', '.join(map(str, epochs)) or '-'}; corpus hash {', '.join(corpora) or '-'}; code commits "
+        f"{', '.join(c[:12] for c in commits) or '-'}.\n",
+    ])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path) as fh:
+        fh.write(text)
+    return path
