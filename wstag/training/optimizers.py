@@ -35,7 +35,7 @@ def configure_optimizers(module: L.LightningModule, config: TrainingConfig) -> d
         opt = torch.optim.Adam(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     if config.lr_schedule == "cosine":  # to zero at the last step of max_epochs, after the warm-up
         steps = max(1, int(module.trainer.estimated_stepping_batches))
-        warmup = warmup_steps(config.warmup_epochs, steps / max(1, module.trainer.max_epochs))
+        warmup = warmup_steps(config.warmup_epochs, steps / config.max_epochs)
 
         def factor(step: int) -> float:
             return warmup_factor(step, warmup) * 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps))
