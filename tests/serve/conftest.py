@@ -16,6 +16,8 @@ from wstag.models.checkpoint import load_model, save_model
 
 #: Words the tiny model knows (tests.inference.tiny.CAPTIONS).
 PHRASES = ["a dog barks", "rain falls", "a man speaks"]
+#: what the page sends with every /api request (wstag.serve.guards)
+SAME_ORIGIN = {"X-Wstag": "1"}
 SHARPEN = 40.0
 
 
@@ -55,7 +57,7 @@ def client(serve_grounder, tiny_corpus):
 
     from wstag.serve import create_app
 
-    with TestClient(create_app(serve_grounder, corpus=tiny_corpus)) as c:
+    with TestClient(create_app(serve_grounder, corpus=tiny_corpus), headers=SAME_ORIGIN) as c:
         yield c
 
 

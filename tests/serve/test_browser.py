@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tests.serve import browser
+from tests.serve.conftest import SAME_ORIGIN
 
 pytestmark = pytest.mark.slow
 PHRASES = ["a dog barks", "rain falls"]
@@ -38,7 +39,7 @@ def wait_for(driver, condition, timeout: float = 60.0, what: str = "the page"):
 
 def api_ground(base: str, recording: str, threshold: float, median: int = 1) -> dict:
     r = httpx.post(f"{base}/api/ground", json={"recording": recording, "phrases": PHRASES, "threshold": threshold,
-                                               "median": median}, timeout=60)
+                                               "median": median}, headers=SAME_ORIGIN, timeout=60)
     assert r.status_code == 200, r.text
     return r.json()
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.serve.conftest import free_port
+from tests.serve.conftest import SAME_ORIGIN, free_port
 from wstag.cli.main import app
 from wstag.cli.serve import _is_loopback
 
@@ -50,18 +50,20 @@ def test_serve_answers_on_the_loopback_address(serve_model_dir, tiny_corpus):
         deadline = time.monotonic() + 90
         while True:
             try:
-                info = httpx.get(f"http://127.0.0.1:{port}/api/info", timeout=5)
+                info = httpx.get(f"http://127.0.0.1:{port}/api/info", headers=SAME_ORIGIN, timeout=5)
                 break
             except httpx.TransportError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     proc.kill()
                     raise AssertionError(f"wstag serve did not start: {proc.communicate()[0]}")
                 time.sleep(0.3)
-        assert info.status_code == 200 and info.json()["model"] == str(serve_model_dir)
+        assert info.status_code == 200 and info.json()["model"] == serve_model_dir.name  # a name, not a path
         page = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
         assert page.status_code == 200 and "wstag" in page.text
-        assert httpx.get(f"http://localhost:{port}/api/info", timeout=5).status_code == 200
-        rebound = httpx.get(f"http://127.0.0.1:{port}/api/info", headers={"Host": "evil.example"}, timeout=5)
+        assert httpx.get(f"http://localhost:{port}/api/info", headers=SAME_ORIGIN, timeout=5).status_code == 200
+        assert httpx.get(f"http://127.0.0.1:{port}/api/info", timeout=5).status_code == 403  # no proof of origin
+        rebound = httpx.get(f"http://127.0.0.1:{port}/api/info", headers={"Host": "evil.example", **SAME_ORIGIN},
+                            timeout=5)
         assert rebound.status_code == 400  # another site's name pointed at this address is not answered
     finally:
         proc.terminate()

@@ -21,6 +21,7 @@ would only make both slower.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import tempfile
 import threading
@@ -33,14 +34,14 @@ from fastapi import FastAPI, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from wstag.audio.io import audio_info
 from wstag.errors import WstagError
 from wstag.inference.grounder import Grounder
 from wstag.serve import answers
+from wstag.serve.guards import RequestGuard
 from wstag.serve import schemas as S
-from wstag.serve.recordings import CONTENT_TYPES, FORMATS, Corpus, Recordings, Refused, Uploads, megabytes
+from wstag.serve.recordings import CONTENT_TYPES, FORMATS, Corpus, Recordings, Refused, Uploads
 from wstag.serve.spectrogram import MAX_SPECTROGRAM_SECONDS, logmel_png
 
 STATIC = Path(__file__).parent / "static"
@@ -49,6 +50,9 @@ MAX_UPLOAD_SECONDS = 600.0
 MAX_PHRASES = 8
 MAX_PHRASE_CHARS = 200
 SPECTROGRAMS_KEPT = 32
+MAX_JSON_BYTES = 64_000  # a ground request: 8 phrases of 200 characters and a recording id
+MAX_WAITING = 8  # requests to the model routes in the server at once; the next gets 503
+MODEL_ROUTES = frozenset({"/api/uploads", "/api/ground", "/api/search", "/api/spectrogram"})
 MEDIA_TYPES = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
 ERRORS = {code: {"model": S.ErrorBody} for code in (400, 404, 413, 415, 422, 500)}
 
@@ -91,9 +95,11 @@ def create_app(grounder: Grounder, *, corpus: str | Path | None = None, index: s
     app.state.grounder = grounder
     app.state.recordings = recordings
     app.state.limits = limits
-    _add_error_handlers(app, limits)
-    if allowed_hosts is not None:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
+    _add_error_handlers(app)
+    app.add_middleware(RequestGuard, body_limits={"/api/uploads": max_upload_bytes},
+                       body_slack={"/api/uploads": 64_000},  # the multipart frame around the file
+                       default_body=MAX_JSON_BYTES, model_routes=MODEL_ROUTES, max_waiting=MAX_WAITING,
+                       allowed_hosts=allowed_hosts)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -104,10 +110,11 @@ def create_app(grounder: Grounder, *, corpus: str | Path | None = None, index: s
     @app.get("/api/info", response_model=S.ServerInfo)
     def info() -> S.ServerInfo:
         idx = recordings.index
-        return S.ServerInfo(model=str(grounder.model_dir), vocabulary_size=len(grounder.vocab.words),
-                            corpus=str(recordings.corpus.folder) if recordings.corpus else None,
+        # names, not paths: the page (and a screenshot of it) need not show where files live
+        return S.ServerInfo(model=Path(grounder.model_dir).name, vocabulary_size=len(grounder.vocab.words),
+                            corpus=Path(recordings.corpus.folder).name if recordings.corpus else None,
                             splits=recordings.corpus.splits if recordings.corpus else [],
-                            index=str(idx.path) if idx else None, index_files=len(idx.manifest.files) if idx else 0,
+                            index=Path(idx.path).name if idx else None, index_files=len(idx.manifest.files) if idx else 0,
                             index_hours=idx.hours if idx else 0.0, default_threshold=0.5, default_median=1,
                             limits=limits)
 
@@ -201,24 +208,14 @@ def _open_index(index: str | Path | None, grounder: Grounder):
     return Index(index, manifest, grounder if same else None, device=str(grounder.device))
 
 
-def _add_error_handlers(app: FastAPI, limits: S.Limits) -> None:
-    @app.middleware("http")
-    async def refuse_oversized_uploads(request: Request, call_next):
-        """Refuse an upload by its declared length before its bytes are received and spooled."""
-        if request.method == "POST" and request.url.path == "/api/uploads":
-            length = request.headers.get("content-length", "")
-            if length.isdigit() and int(length) > limits.max_upload_bytes + 64_000:  # room for the multipart frame
-                return JSONResponse({"detail": f"the upload is {megabytes(int(length))}, over the limit of "
-                                               f"{megabytes(limits.max_upload_bytes)}"}, status_code=413)
-        return await call_next(request)
-
+def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Refused)
     async def refused(_request: Request, exc: Refused) -> JSONResponse:
         return JSONResponse({"detail": exc.message}, status_code=exc.status)
 
     @app.exception_handler(WstagError)
     async def bad_input(_request: Request, exc: WstagError) -> JSONResponse:
-        return JSONResponse({"detail": " ".join(str(exc).split())}, status_code=400)
+        return JSONResponse({"detail": without_paths(" ".join(str(exc).split()))}, status_code=400)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -226,9 +223,18 @@ def _add_error_handlers(app: FastAPI, limits: S.Limits) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.exception("internal error")
-        return JSONResponse({"detail": f"internal error ({type(exc).__name__}): {' '.join(str(exc).split())}"},
+        log.exception("internal error")  # the whole story goes to the server's log, not to the client
+        return JSONResponse({"detail": f"internal error ({type(exc).__name__}); the server's log has the details"},
                             status_code=500)
+
+
+#: an absolute path (POSIX or Windows) inside a message
+_PATH = re.compile(r"(?:[A-Za-z]:)?[/\\](?:[^\s'\"/\\]+[/\\])+([^\s'\"/\\]*)")
+
+
+def without_paths(text: str) -> str:
+    """``text`` with every absolute path replaced by its last part (the file's name)."""
+    return _PATH.sub(lambda m: m.group(1), text)
 
 
 def validation_message(errors: list[dict]) -> str:

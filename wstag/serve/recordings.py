@@ -18,6 +18,7 @@ from pathlib import Path
 from wstag.data.audiogrounding import read_v2
 from wstag.data.records import Phrase
 from wstag.errors import ConfigError
+from wstag.serve.guards import megabytes  # one wording of sizes for every refusal
 
 SPLITS = ("test", "val", "train")
 CORPUS_MARKER = "corpus.json"
@@ -34,9 +35,6 @@ CONTENT_TYPES = (
 MAX_UPLOADS_KEPT = 64
 
 
-def megabytes(n: int) -> str:
-    """``20 MB``, ``0.185 MB``: three significant digits."""
-    return f"{n / 1e6:.3g} MB"
 
 
 class Refused(Exception):

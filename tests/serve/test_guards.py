@@ -1,0 +1,133 @@
+"""Requests the server must refuse before it reads them (issue 25): other sites, unbounded bodies, a full queue."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.serve.conftest import SAME_ORIGIN
+from wstag.serve import create_app
+from wstag.serve.app import without_paths
+from wstag.serve.guards import RequestGuard, host_name, same_origin
+
+
+@pytest.fixture(scope="module")
+def bare(serve_grounder, tiny_corpus):
+    """A client that sends what a browser on another site would: no proof of origin."""
+    with TestClient(create_app(serve_grounder, corpus=tiny_corpus)) as c:
+        yield c
+
+
+def test_a_cross_site_form_post_is_refused(bare, corpus_clip) -> None:
+    with corpus_clip.open("rb") as fh:
+        r = bare.post("/api/uploads", files={"file": (corpus_clip.name, fh, "audio/flac")},
+                      headers={"Sec-Fetch-Site": "cross-site", "Origin": "https://evil.example"})
+    assert r.status_code == 403 and "another site" in r.json()["detail"]
+
+
+def test_a_cross_site_get_is_refused_even_with_the_header(bare) -> None:
+    for path in ("/api/search?phrase=dog", "/api/spectrogram?recording=x", "/api/info"):
+        r = bare.get(path, headers={"Sec-Fetch-Site": "cross-site"})
+        assert r.status_code == 403, path
+    assert bare.get("/api/info", headers={"Sec-Fetch-Site": "same-site", **SAME_ORIGIN}).status_code == 403
+
+
+def test_a_request_without_proof_of_origin_is_refused_and_told_how(bare) -> None:
+    r = bare.get("/api/info")
+    assert r.status_code == 403 and "X-Wstag" in r.json()["detail"].replace("x-wstag", "X-Wstag")
+
+
+def test_the_pages_own_requests_pass(bare) -> None:
+    assert bare.get("/api/info", headers=SAME_ORIGIN).status_code == 200  # its fetch calls
+    assert bare.get("/api/info", headers={"Sec-Fetch-Site": "same-origin"}).status_code == 200  # its <img>, <audio>
+    assert bare.get("/").status_code == 200  # the page itself needs nothing
+
+
+def test_a_chunked_upload_without_length_is_cut_at_the_limit(serve_grounder) -> None:
+    limit = 50_000
+    with TestClient(create_app(serve_grounder, max_upload_bytes=limit), headers=SAME_ORIGIN) as c:
+        def chunks():
+            for _ in range(100):  # 1.6 MB, no Content-Length
+                yield b"x" * 16_000
+        r = c.post("/api/uploads", content=chunks(), headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert r.status_code == 413 and "over the limit" in r.json()["detail"]
+
+
+def test_a_ground_body_has_a_limit_too(client) -> None:
+    big = {"recording": "x" * 200_000, "phrases": ["a dog barks"]}
+    r = client.post("/api/ground", json=big)
+    assert r.status_code == 413
+    r = client.post("/api/ground", content=iter([b'{"recording": "', b"x" * 100_000, b'"}']),
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_a_full_queue_answers_503_with_retry_after() -> None:
+    release = asyncio.Event()
+
+    async def slow_app(scope, receive, send):
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    guard = RequestGuard(slow_app, body_limits={}, model_routes=frozenset({"/api/ground"}), max_waiting=2)
+    answers: list[dict] = []
+
+    async def call():
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            answers.append(message)
+
+        scope = {"type": "http", "path": "/api/ground", "method": "POST", "headers": [(b"x-wstag", b"1")]}
+        await guard(scope, receive, send)
+
+    async def main():
+        tasks = [asyncio.create_task(call()) for _ in range(3)]
+        await asyncio.sleep(0.05)
+        busy = [m for m in answers if m["type"] == "http.response.start"]
+        release.set()
+        await asyncio.gather(*tasks)
+        return busy
+
+    busy = asyncio.run(main())
+    assert [m["status"] for m in busy] == [503]
+    assert (b"retry-after", b"2") in busy[0]["headers"]
+    statuses = sorted(m["status"] for m in answers if m["type"] == "http.response.start")
+    assert statuses == [200, 200, 503] and guard._waiting == 0
+
+
+def test_ipv6_loopback_host_headers_are_understood(serve_grounder) -> None:
+    assert host_name("[::1]:8000") == "::1" and host_name("::1") == "::1" and host_name("LocalHost:80") == "localhost"
+    app = create_app(serve_grounder, allowed_hosts=["::1", "127.0.0.1", "localhost"])
+    with TestClient(app, base_url="http://[::1]:8000", headers=SAME_ORIGIN) as c:
+        assert c.get("/api/info").status_code == 200
+        assert c.get("/api/info", headers={"Host": "evil.example:8000"}).status_code == 400
+
+
+def test_same_origin_rules_by_hand() -> None:
+    assert same_origin({b"x-wstag": b"1"}) is None
+    assert same_origin({b"sec-fetch-site": b"same-origin"}) is None
+    assert same_origin({b"sec-fetch-site": b"cross-site", b"x-wstag": b"1"}) is not None
+    assert same_origin({b"sec-fetch-site": b"none"}) is not None  # typed in the address bar: the page, not /api
+    assert same_origin({}) is not None
+
+
+def test_messages_name_files_not_paths() -> None:
+    assert without_paths("cannot read /tmp/wstag-serve-1/ab12.flac: truncated") == "cannot read ab12.flac: truncated"
+    assert without_paths("no model in C:\\Users\\me\\m\\config.json") == "no model in config.json"
+
+
+def test_an_internal_error_does_not_leak_its_text(serve_grounder) -> None:
+    app = create_app(serve_grounder)
+
+    @app.get("/api/boom")
+    def boom():
+        raise RuntimeError("/home/secret/path exploded")
+
+    with TestClient(app, headers=SAME_ORIGIN, raise_server_exceptions=False) as c:
+        r = c.get("/api/boom")
+    assert r.status_code == 500 and "secret" not in r.text and "RuntimeError" in r.json()["detail"]
