@@ -409,3 +409,12 @@ def test_a_corpus_inside_the_audio_folder_is_not_searched(audiocaps, imported):
         assert again.content_hash == imported.content_hash
     finally:
         shutil.rmtree(out, ignore_errors=True)
+
+
+def test_force_never_deletes_a_folder_that_is_not_a_corpus(audiocaps, tmp_path):
+    music = tmp_path / "Music"
+    music.mkdir()
+    (music / "song.flac").write_bytes(b"precious")
+    with pytest.raises(ConfigError, match="only a corpus it wrote, even with --force"):
+        _import(audiocaps, music, force=True)
+    assert (music / "song.flac").read_bytes() == b"precious"

@@ -68,3 +68,12 @@ def test_existing_corpus_is_reused_or_refused(sound_bank, tiny):
 def test_unknown_preset_is_a_clear_error(sound_bank, tmp_path):
     with pytest.raises(ConfigError, match="unknown preset 'huge'"):
         build_corpus(sound_bank, "huge", tmp_path / "x")
+
+
+def test_force_never_deletes_a_folder_that_is_not_a_corpus(sound_bank, tmp_path):
+    music = tmp_path / "Music"
+    music.mkdir()
+    (music / "song.flac").write_bytes(b"precious")
+    with pytest.raises(ConfigError, match="only a corpus it wrote, even with --force"):
+        build_corpus(sound_bank, "tiny", music, seed=3, force=True)
+    assert (music / "song.flac").read_bytes() == b"precious"

@@ -1,5 +1,6 @@
 """The shared Lightning fit helper: last.ckpt follows every epoch, best follows the monitor."""
 
+import os
 import time
 from types import SimpleNamespace
 
@@ -175,3 +176,26 @@ def test_the_training_clock_counts_nothing_before_training_starts():
     clock.on_train_start(None, None)
     now[0] = 510.0
     assert clock.spent() == 52.0 and clock.state_dict() == {"spent": 52.0}
+
+
+class _Payload:
+    """Unpickling this runs code: what a checkpoint copied from a stranger could hold."""
+
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+def test_resuming_refuses_a_checkpoint_that_would_run_code(tmp_path, monkeypatch):
+    from wstag.errors import ConfigError
+
+    monkeypatch.chdir(tmp_path)
+    fit(_Slow(), _loader(), _loader(), tmp_path, max_epochs=1, max_minutes=None, early_stop_patience=10,
+        enable_progress_bar=False)
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    state = torch.load(last, weights_only=True)  # what this package writes loads weights-only
+    state["callbacks"]["evil"] = _Payload()
+    torch.save(state, last)
+    with pytest.raises(ConfigError, match="refused to resume"):
+        fit(_Slow(), _loader(), _loader(), tmp_path, max_epochs=2, max_minutes=None, early_stop_patience=10,
+            enable_progress_bar=False)
+    assert not (tmp_path / "PWNED").exists()

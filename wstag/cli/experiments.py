@@ -9,6 +9,7 @@ from typing import List, Optional
 import typer
 
 from wstag.cli.common import handle_errors, log, progress
+from wstag.data.atomic import write_json
 from wstag.experiments.groups import GROUPS
 
 app = typer.Typer(help="Reproduce the paper's tables: resumable runs, one JSON per row and seed, REPORT.md.",
@@ -22,7 +23,7 @@ def _groups_in(out: Path, adding: list[str] = ()) -> list[str]:
     ran = [g for g in GROUPS if g in {*ran, *adding}]
     if adding:
         out.mkdir(parents=True, exist_ok=True)
-        groups_file.write_text(json.dumps(ran))
+        write_json(groups_file, ran, indent=None)
     return ran
 
 

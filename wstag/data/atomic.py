@@ -7,7 +7,9 @@ temporary name in the same folder and is renamed into place when complete.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
@@ -50,3 +52,48 @@ def check_output_folder(out: Path) -> None:
         parent = parent.parent
     if parent.exists() and not parent.is_dir():
         raise ConfigError(f"{out}: cannot make the corpus folder there, {parent} is a file; choose another --out")
+
+
+def write_json(path: str | os.PathLike, value, indent: int | None = 1) -> Path:
+    """``value`` as JSON at ``path``, atomically."""
+    with atomic_open(path, encoding="utf-8") as fh:
+        json.dump(value, fh, indent=indent)
+        fh.write("\n")
+    return Path(path)
+
+
+def _previous(target: Path) -> Path:
+    return target.with_name(f".{target.name}.old")
+
+
+def recover_folder(target: str | os.PathLike) -> None:
+    """Undo a ``swap_folder`` cut between its two renames: put the previous folder back.
+
+    Cut there, ``target`` is missing and its previous content waits in ``.NAME.old``; a
+    later run would otherwise never find it. With ``target`` in place, ``.NAME.old`` is
+    what a finished swap did not get to delete.
+    """
+    target = Path(target)
+    old = _previous(target)
+    if old.exists():
+        if target.exists():
+            shutil.rmtree(old)
+        else:
+            os.replace(old, target)
+
+
+def swap_folder(staged: str | os.PathLike, target: str | os.PathLike) -> None:
+    """Put the finished folder ``staged`` at ``target``, replacing a folder there whole.
+
+    Two renames on one file system; at every moment either the old or the new folder is
+    at ``target``, or (cut between the renames) the old one waits in ``.NAME.old`` for
+    ``recover_folder``. The old folder is deleted only once the new one is in place.
+    """
+    staged, target = Path(staged), Path(target)
+    recover_folder(target)
+    old = _previous(target)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(staged, target)
+    if old.exists():
+        shutil.rmtree(old)

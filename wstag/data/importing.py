@@ -68,7 +68,7 @@ from typing import Callable, Iterable, Literal, Sequence
 import numpy as np
 
 from wstag.audio.io import audio_info, load_audio
-from wstag.data.atomic import atomic_open, check_output_folder
+from wstag.data.atomic import atomic_open, check_output_folder, recover_folder, swap_folder
 from wstag.data.audiocaps import CaptionRow, read_captions_csv, write_captions_csv
 from wstag.data.audiogrounding import clip_from_v2, load_json, read_v1, write_v2
 from wstag.data.records import SEGMENT_TOLERANCE_S, Clip, Phrase, Segment
@@ -473,16 +473,16 @@ def _is_report_only(folder: Path) -> bool:
 def check_import_out(out: Path, force: bool) -> bool:
     """Refuse an --out that cannot take the corpus; True if a failed import may write its report there."""
     check_output_folder(out)
+    recover_folder(out)
     if not out.exists():
         return True
     if (out / COMPLETE_MARKER).is_file():
         if not force:
             raise ConfigError(f"{out}: holds a corpus already; choose another --out or pass --force")
         return False
-    if any(out.iterdir()) and not _is_report_only(out):
-        if not force:
-            raise ConfigError(f"{out}: folder exists and is not a wstag corpus; choose another --out or pass --force")
-        return False
+    if any(out.iterdir()) and not _is_report_only(out):  # --force replaces a corpus, never anything else
+        raise ConfigError(f"{out}: folder exists and is not a wstag corpus (no {COMPLETE_MARKER}); wstag replaces "
+                          f"only a corpus it wrote, even with --force: choose another --out")
     return True
 
 
@@ -614,9 +614,7 @@ def _write_corpus(
     with atomic_open(tmp / COMPLETE_MARKER, "w", encoding="utf-8") as fh:
         json.dump(corpus, fh, indent=1)
         fh.write("\n")
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
+    swap_folder(tmp, out)  # the old corpus is deleted only once the new one is in place
     return ImportResult(out, info["source"], info.get("seed"), content_hash, sizes, report["counts"], stats, report)
 
 

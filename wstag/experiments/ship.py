@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from wstag.data.atomic import atomic_open, swap_folder
 from wstag.errors import ConfigError, ModelFolderError
 from wstag.experiments.evaluate import METRIC_KEYS, evaluate_model
 from wstag.experiments.wordings import WORDING_KEYS
@@ -262,26 +263,14 @@ def update_readme(readme: Path, card: dict[str, Any]) -> bool:
         return False
     new = text[: start + len(begin)] + "\n" + render_readme_block(card) + text[stop:]
     if new != text:
-        _write_text_atomic(readme, new)
+        with atomic_open(readme, encoding="utf-8") as fh:
+            fh.write(new)
     return True
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def _swap_in(staged: Path, target: Path) -> None:
     """Put ``staged`` at ``target``, replacing a folder there whole."""
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
-        os.replace(target, old / target.name)
-    os.replace(staged, target)
-    if old is not None:
-        shutil.rmtree(old)
+    swap_folder(staged, target)
 
 
 def ship_model(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
@@ -25,7 +24,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from wstag.audio.io import load_audio, write_flac
-from wstag.data.atomic import atomic_open
+from wstag.data.atomic import atomic_open, recover_folder, swap_folder
 from wstag.data.audiocaps import CaptionRow, write_captions_csv
 from wstag.data.audiogrounding import write_v2
 from wstag.data.records import Clip
@@ -163,6 +162,7 @@ def build_corpus(
     config = config or MixConfig()
     wrap = progress or (lambda it, **kw: it)
     out = Path(out)
+    recover_folder(out)
     existing = _read_info(out)
     if existing and not force:
         if (existing.preset, existing.seed, existing.bank_hash) == (preset, seed, bank.content_hash):
@@ -171,8 +171,9 @@ def build_corpus(
             f"{out}: holds a different corpus (preset {existing.preset}, seed {existing.seed}); "
             "choose another --out or pass --force"
         )
-    if out.exists() and not existing and any(out.iterdir()) and not force:
-        raise ConfigError(f"{out}: folder exists and is not a wstag corpus; choose another --out")
+    if out.exists() and not existing and any(out.iterdir()):  # --force replaces a corpus, never anything else
+        raise ConfigError(f"{out}: folder exists and is not a wstag corpus (no {COMPLETE_MARKER}); wstag replaces "
+                          f"only a corpus it wrote, even with --force: choose another --out")
     tmp = out.with_name(f".{out.name}.partial")
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -210,7 +211,5 @@ def build_corpus(
     write_corpus_wordings(tmp, bank.table)  # held-out query wordings: outside the hash, they change no clip
     with atomic_open(tmp / COMPLETE_MARKER) as fh:
         json.dump(info, fh, indent=1)
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
+    swap_folder(tmp, out)  # the old corpus is deleted only once the new one is in place
     return CorpusInfo(out, preset, seed, info["content_hash"], bank.content_hash, stats)

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Callable, Iterable
 
+from wstag.data.atomic import write_json
 from wstag.scapes.bank import MANIFEST_VERSION, SoundBank, build_bank, load_bank
 from wstag.scapes.classtable import ClassTable, load_class_table
 from wstag.scapes.fetch import DEBIAN_PACKAGES, FetchedPackage, default_cache_dir, fetch_all
@@ -46,5 +47,5 @@ def prepare_bank(
             pass
     say("decoding the curated recordings into the sound bank")
     bank = build_bank(table, cache, progress=progress, log=say)
-    stamp.write_text(json.dumps({"table": fp, "content_hash": bank.content_hash}))
+    write_json(stamp, {"table": fp, "content_hash": bank.content_hash}, indent=None)
     return bank, fetched

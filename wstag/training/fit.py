@@ -27,6 +27,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, EMAWeightAverag
 from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader
 
+from wstag.errors import ConfigError
 from wstag.training.config import MONITORS
 from wstag.training.distributed import ShardedData
 from wstag.training.precision import lightning_precision
@@ -105,6 +106,20 @@ class WholeEpochBudget(TrainingClock):
             trainer.should_stop = True
 
 
+def check_checkpoint(path: Path) -> None:
+    """Refuse a checkpoint that is not tensors, numbers and plain containers before resuming from it.
+
+    Checkpoints are read weights-only: a run folder copied from someone else could
+    otherwise run code when it is unpickled. What this package writes passes.
+    """
+    try:
+        torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - unpickling refuses in several ways
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{path}: refused to resume from it: it is not a checkpoint of weights this package "
+                          f"wrote ({first[:200]}); delete it, or train into another --out") from None
+
+
 @dataclass(frozen=True)
 class FitResult:
     best_score: float | None  # of the monitored metric
@@ -166,11 +181,12 @@ def fit(
     )
     last = ckpt_dir / "last.ckpt"
     if last.is_file():
+        check_checkpoint(last)
         say(f"resuming from {last}")
     lightning.fit(module, datamodule=ShardedData(train_dl, val_dl, seed),
-                  ckpt_path=str(last) if last.is_file() else None)
+                  ckpt_path=str(last) if last.is_file() else None, weights_only=True)
     seconds = clock.spent()
     if best.best_model_path and lightning.is_global_zero:
-        module.load_state_dict(torch.load(best.best_model_path, map_location="cpu", weights_only=False)["state_dict"])
+        module.load_state_dict(torch.load(best.best_model_path, map_location="cpu", weights_only=True)["state_dict"])
     best_score = float(best.best_model_score) if best.best_model_score is not None else None
     return FitResult(best_score, lightning.current_epoch, seconds, lightning.is_global_zero, clock.spent_before)
