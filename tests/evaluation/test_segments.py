@@ -50,3 +50,36 @@ def test_median_filter_matches_scipy_default():
     x = np.random.default_rng(1).random((3, 40))
     for window in (3, 5, 9):
         np.testing.assert_array_equal(median_filter(x, window), scipy_median(x, size=(1, window)))
+
+
+def test_the_running_median_equals_the_windowed_one_at_every_length():
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 5, 10, 37, 250):
+        for w in (1, 3, 5, 11, 21, 75, 501):
+            x = rng.random((2, n))
+            pad = w // 2
+            padded = np.pad(x, [(0, 0), (pad, pad)], mode="symmetric")
+            want = np.median(sliding_window_view(padded, w, axis=-1), axis=-1)
+            np.testing.assert_allclose(median_filter(x, w), want, err_msg=f"n {n}, window {w}")
+
+
+def test_a_wide_window_on_a_long_recording_stays_small_in_memory():
+    import tracemalloc
+
+    x = np.random.default_rng(0).random(15_000)  # 600 s of 40 ms frames
+    tracemalloc.start()
+    median_filter(x, 501)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 20 * x.nbytes  # a frames x window copy would be 501 x 8 bytes per frame (60 MB)
+
+
+def test_the_median_window_is_bounded():
+    from wstag.errors import ConfigError
+    from wstag.inference.queries import MAX_MEDIAN, check_median
+
+    assert check_median(MAX_MEDIAN) == MAX_MEDIAN
+    with pytest.raises(ConfigError, match="at most"):
+        check_median(99999)

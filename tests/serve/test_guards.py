@@ -131,3 +131,9 @@ def test_an_internal_error_does_not_leak_its_text(serve_grounder) -> None:
     with TestClient(app, headers=SAME_ORIGIN, raise_server_exceptions=False) as c:
         r = c.get("/api/boom")
     assert r.status_code == 500 and "secret" not in r.text and "RuntimeError" in r.json()["detail"]
+
+
+def test_a_huge_median_window_is_refused_in_one_line(client, corpus_clip) -> None:
+    recording = f"corpus:test/{corpus_clip.name}"
+    r = client.post("/api/ground", json={"recording": recording, "phrases": ["a dog barks"], "median": 99999})
+    assert r.status_code in (400, 422) and "at most" in r.json()["detail"]

@@ -14,6 +14,7 @@ evaluate all 50 thresholds in one sweep over filtered scores.
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 from numpy.lib.stride_tricks import sliding_window_view
 
 from wstag.audio.frames import DEFAULT_GRID, FrameGrid
@@ -33,6 +34,10 @@ def median_filter(scores: np.ndarray, window: int) -> np.ndarray:
     if window == 1:
         return x
     pad = window // 2
+    if pad <= x.shape[-1]:  # one reflection at each edge: scipy's running filter, O(frames) memory
+        return ndimage.median_filter(x, size=(1,) * (x.ndim - 1) + (window,), mode="reflect")
+    # a window longer than twice the signal reflects it again and again (numpy's "symmetric"); the
+    # signal is then shorter than the window, so the frames x window copy is small
     padded = np.pad(x, [(0, 0)] * (x.ndim - 1) + [(pad, pad)], mode="symmetric")
     return np.median(sliding_window_view(padded, window, axis=-1), axis=-1)
 

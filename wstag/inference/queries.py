@@ -72,10 +72,17 @@ def check_threshold(threshold: float) -> float:
     return float(threshold)
 
 
+#: The largest median window, in frames (20 s at 40 ms): wider smooths away any event, and a
+#: window is work per frame, so an unbounded one lets a single request occupy the server.
+MAX_MEDIAN = 501
+
+
 def check_median(median: int) -> int:
     """The median filter needs a positive odd window (an even one would not commute with thresholding)."""
     if isinstance(median, bool) or not isinstance(median, numbers.Integral) or median < 1 or median % 2 == 0:
         raise ConfigError(f"median filter window must be a positive odd number of frames (1 = none), got {median!r}")
+    if median > MAX_MEDIAN:
+        raise ConfigError(f"median filter window must be at most {MAX_MEDIAN} frames, got {median}")
     return int(median)
 
 
