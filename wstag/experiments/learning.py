@@ -21,6 +21,7 @@ from wstag.data.atomic import atomic_open
 from wstag.experiments.runner import GroupRun, Row
 
 DEMO = "phrase_random_cpu_minilm"
+WORD_DEMO = "phrase_random_cpu"  # the same recipe with the paper's word-embedding mean
 BASE = "learn_base"
 SECTION = "Learning ladder"
 
@@ -38,6 +39,14 @@ LADDER = (
     _rung("learn_scale", "+ a learned logit scale (init 4) and bias (init 0)", *SCALE),
     _rung("learn_nodropout", "no dropout in the CRNN", *NO_DROPOUT),
     _rung("learn_adamw", "AdamW, weight decay 0.01, 1 warm-up epoch", *ADAMW),
+    # the text side: what the paper's encoder and a perfect one (one vector per sound class) give
+    _rung("learn_word", "word-embedding mean text encoder (the paper's) instead of MiniLM", config=WORD_DEMO),
+    _rung("learn_class", "one embedding per sound class (a perfect text side), random negatives",
+          "model.text_encoder.kind=class", config=WORD_DEMO),
+    # the audio side alone: the same CRNN as a weakly labelled 47-class clip tagger (DCASE weak-label SED)
+    _rung("learn_tagger", "clip tagger: one embedding per class, every absent class a negative (n 48)",
+          "model.text_encoder.kind=class", "sampling.strategy=all_classes", "training.n_phrases=48",
+          config=WORD_DEMO),
 )
 RUNGS = {r.key: r for r in LADDER}
 

@@ -24,13 +24,16 @@ from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.errors import ConfigError
 from wstag.models.crnn import CRNN_FIELDS, CRNNConfig
 from wstag.models.grounding import GroundingModel
+from wstag.models.class_text import CLASS_FIELDS, ClassTextEncoderConfig
+from wstag.models.class_text import KIND as CLASS_KIND
 from wstag.models.minilm_text import KIND as MINILM_KIND
 from wstag.models.minilm_text import MINILM_FIELDS, MiniLMTextEncoderConfig
 from wstag.models.similarity import SIMILARITY_FIELDS, SimilarityConfig
 from wstag.models.text_encoder import TEXT_FIELDS, TextEncoderConfig
 
 #: ``text_encoder.kind``: word embeddings (the paper's, the default) or frozen MiniLM sentences.
-TEXT_KINDS = ("word", MINILM_KIND)
+#: ``class`` is a diagnostic (``wstag.models.class_text``): one vector per sound class of the corpus.
+TEXT_KINDS = ("word", MINILM_KIND, CLASS_KIND)
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,8 @@ class ModelConfig:
     """Both towers' sizes; the vocabulary size comes from the data at build time."""
 
     audio_encoder: CRNNConfig = field(default_factory=CRNNConfig)
-    text_encoder: TextEncoderConfig | MiniLMTextEncoderConfig = field(default_factory=TextEncoderConfig)
+    text_encoder: TextEncoderConfig | MiniLMTextEncoderConfig | ClassTextEncoderConfig = field(
+        default_factory=TextEncoderConfig)
     similarity: SimilarityConfig = field(default_factory=SimilarityConfig)  # the paper's plain dot product
 
     def __post_init__(self) -> None:
@@ -62,7 +66,8 @@ class ModelConfig:
         base = get_preset(d["preset"]) if "preset" in d else cls()
         audio = _section(d, "audio_encoder", CRNN_FIELDS, where)
         kind = _text_kind(d, where)
-        text = _section(d, "text_encoder", MINILM_FIELDS if kind == MINILM_KIND else TEXT_FIELDS | {"kind"}, where)
+        known = {MINILM_KIND: MINILM_FIELDS, CLASS_KIND: CLASS_FIELDS}.get(kind, TEXT_FIELDS | {"kind"})
+        text = _section(d, "text_encoder", known, where)
         text.pop("kind", None)
         similarity = _section(d, "similarity", SIMILARITY_FIELDS, where)
         if "channels" in audio and not isinstance(audio["channels"], (list, tuple)):
@@ -71,6 +76,8 @@ class ModelConfig:
         try:
             if kind == MINILM_KIND:  # the preset's width, MiniLM's projection
                 text_config = MiniLMTextEncoderConfig(**{"embed_dim": base.text_encoder.embed_dim, **text})
+            elif kind == CLASS_KIND:
+                text_config = ClassTextEncoderConfig(**{"embed_dim": base.text_encoder.embed_dim, **text})
             else:
                 text_config = replace(base.text_encoder, **text)
             return cls(replace(base.audio_encoder, **audio), text_config, replace(base.similarity, **similarity))

@@ -17,6 +17,7 @@ from wstag.audio.frames import FrameGrid
 from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.errors import ConfigError
 from wstag.models.crnn import CRNN, CRNNConfig, length_mask
+from wstag.models.class_text import ClassTextEncoder, ClassTextEncoderConfig
 from wstag.models.minilm_text import MiniLMTextEncoder, MiniLMTextEncoderConfig
 from wstag.models.similarity import Similarity, SimilarityConfig
 from wstag.models.text_encoder import TextEncoder, TextEncoderConfig
@@ -61,7 +62,9 @@ class GroundingModel(nn.Module):
         self.front_end = front_end
         self.grid = front_end.grid
         self.audio_encoder = CRNN(audio)
-        if isinstance(text, MiniLMTextEncoderConfig):
+        if isinstance(text, ClassTextEncoderConfig):
+            self.text_encoder = ClassTextEncoder(vocab_size, text, words)
+        elif isinstance(text, MiniLMTextEncoderConfig):
             self.text_encoder = MiniLMTextEncoder(vocab_size, text, words)
         else:
             self.text_encoder = TextEncoder(vocab_size, text)

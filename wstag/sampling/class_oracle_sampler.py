@@ -54,3 +54,28 @@ def phrase_classes(data_dir: Path) -> dict[str, str | None]:
     from wstag.sampling.diagnostics import load_train_pool  # the classes, read as the diagnosis reads them
 
     return load_train_pool(Path(data_dir)).majority_classes()
+
+
+class AllClassesSampler:
+    """Every class absent from the positives, one random phrase of each: a diagnostic (issue 24).
+
+    With the class text encoder (``model.text_encoder.kind: class``) and ``n_phrases`` at
+    least the number of classes, each clip is scored against every class, present ones
+    labelled 1 by its caption: the weakly labelled clip tagger of DCASE sound event
+    detection, the ceiling of what the audio side reaches from these captions.
+    """
+
+    def __init__(self, phrase_pool: Iterable[str], text_class: Mapping[str, str | None]):
+        self.text_class = dict(text_class)
+        self.by_class: dict[str, list[str]] = defaultdict(list)
+        for text in sorted(set(phrase_pool)):
+            if self.text_class.get(text) is not None:
+                self.by_class[self.text_class[text]].append(text)
+        if not self.by_class:
+            raise ValueError("no training phrase has a class: the all-classes sampler needs the benchmark's labels")
+
+    def sample(self, positives: Sequence[str], n_total: int, rng: np.random.Generator) -> list[str]:
+        present = {self.text_class.get(p) for p in positives}
+        absent = [c for c in sorted(self.by_class) if c not in present]
+        picks = [self.by_class[c][int(rng.integers(len(self.by_class[c])))] for c in absent]
+        return picks[: max(0, n_total - len(positives))]

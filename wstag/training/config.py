@@ -30,7 +30,7 @@ from wstag.training.trainer_config import TrainerConfig
 REGIMES = ("phrase_level", "sentence_level", "sstag", "self_supervised")
 #: class_oracle: random sampling minus the phrases of the positives' true classes, a diagnostic
 #: that needs the embedded benchmark's labels.json (``wstag.sampling.class_oracle_sampler``).
-SAMPLING = ("random", "similarity", "clustering", "class_oracle")
+SAMPLING = ("random", "similarity", "clustering", "class_oracle", "all_classes")
 #: Where Alg. 1 and 2's phrase embeddings come from: the CLAP text tower trained on the
 #: captions (the paper's choice), or the pretrained Sentence-BERT of Fig. 10 (no training).
 EMBEDDINGS = ("clap", "sbert")

@@ -31,7 +31,7 @@ from wstag.models.clap import CONFIG as CLAP_CONFIG
 from wstag.models.clap import load_clap
 from wstag.models.factory import build_model
 from wstag.provenance import code_commit
-from wstag.sampling.class_oracle_sampler import ClassOracleNegativeSampler, phrase_classes
+from wstag.sampling.class_oracle_sampler import AllClassesSampler, ClassOracleNegativeSampler, phrase_classes
 from wstag.sampling.clustering_sampler import ClusteringNegativeSampler
 from wstag.sampling.random_sampler import RandomNegativeSampler
 from wstag.sampling.similarity_sampler import SimilarityNegativeSampler
@@ -194,9 +194,12 @@ def make_sampler(config: ExperimentConfig, data, vocab: Vocabulary, out_dir: Pat
     """
     sc = config.sampling
     pool = [p.text for c in data[0] for p in c.phrases]
-    if sc.strategy == "class_oracle":
+    if sc.strategy in ("class_oracle", "all_classes"):
         if data_dir is None:
-            raise ConfigError("sampling.strategy class_oracle needs the corpus folder (its train/labels.json)")
+            raise ConfigError(f"sampling.strategy {sc.strategy} needs the corpus folder (its train/labels.json)")
+        if sc.strategy == "all_classes":
+            say("all classes: every class absent from the caption is a negative (a clip tagger)")
+            return AllClassesSampler(pool, phrase_classes(data_dir))
         say("class oracle: random negatives minus the phrases of each positive's true class")
         return ClassOracleNegativeSampler(pool, phrase_classes(data_dir))
     if not sc.needs_embeddings:
@@ -265,6 +268,16 @@ def finished_run(out_dir: Path) -> TrainResult | None:
         return None
 
 
+def with_phrase_classes(model: dict, data_dir: Path) -> dict:
+    """The model config with the corpus's phrase classes filled in for the diagnostic class
+    text encoder (``text_encoder.kind: class``); any other config unchanged."""
+    text = model.get("text_encoder") if isinstance(model, dict) else None
+    if not isinstance(text, dict) or text.get("kind") != "class" or text.get("phrase_class"):
+        return model
+    table = {t: c for t, c in phrase_classes(data_dir).items() if c is not None}
+    return {**model, "text_encoder": {**text, "phrase_class": table}}
+
+
 def _warmup(tc) -> list[Callback]:
     """The plateau schedule's warm-up callback, when one is asked for (cosine has its own)."""
     return [PlateauWarmUp(tc.warmup_epochs)] if tc.warmup_epochs > 0 and tc.lr_schedule == "plateau" else []
@@ -317,7 +330,7 @@ def train(
     val_dl = DataLoader(val_ds, shuffle=False, **loader)
 
     # checks n_mels and time_downsample; the words let a MiniLM text encoder read token ids as text
-    model = build_model(config.model, len(vocab), front_end, words=vocab.itos)
+    model = build_model(with_phrase_classes(config.model, data_dir), len(vocab), front_end, words=vocab.itos)
     if module_cls is SelfSupervisedModule:  # the teacher is read from its folder, on resume too
         module = SelfSupervisedModule(model, tc, load_teacher(tc.teacher, model, vocab, front_end))
         say(f"self-supervision from the teacher in {tc.teacher}")
