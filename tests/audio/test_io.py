@@ -287,3 +287,28 @@ def test_mp3_header_warnings_of_libmpg123_do_not_reach_the_terminal(tmp_path, ca
     assert abs(len(audio) - 16000) < 2000 and np.isfinite(audio).all()
     captured = capfd.readouterr()
     assert "ID3" not in captured.err and "ID3" not in captured.out
+
+
+def test_overlapping_stderr_silencing_restores_fd2(tmp_path):
+    """Two threads silencing fd 2 at once (two MP3 requests) leave it as it was, not on /dev/null."""
+    import os
+    import threading
+
+    from wstag.audio.io import _native_stderr_silenced
+
+    before = os.fstat(2)
+    inside, release = threading.Event(), threading.Event()
+
+    def first():
+        with _native_stderr_silenced():
+            inside.set()
+            release.wait(5)
+
+    t = threading.Thread(target=first)
+    t.start()
+    inside.wait(5)
+    with _native_stderr_silenced():  # enters while the first is inside, leaves after it
+        release.set()
+        t.join()
+    after = os.fstat(2)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)

@@ -137,3 +137,14 @@ def test_a_huge_median_window_is_refused_in_one_line(client, corpus_clip) -> Non
     recording = f"corpus:test/{corpus_clip.name}"
     r = client.post("/api/ground", json={"recording": recording, "phrases": ["a dog barks"], "median": 99999})
     assert r.status_code in (400, 422) and "at most" in r.json()["detail"]
+
+
+def test_an_upload_with_too_many_channels_is_refused_from_its_header(client, tmp_path) -> None:
+    import numpy as np
+    import soundfile as sf
+
+    path = tmp_path / "many.wav"
+    sf.write(path, np.zeros((3200, 9), dtype=np.float32), 32000)
+    with path.open("rb") as fh:
+        r = client.post("/api/uploads", files={"file": ("many.wav", fh, "audio/wav")})
+    assert r.status_code == 422 and "9 channels" in r.json()["detail"]

@@ -21,6 +21,7 @@ import os
 import struct
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, NamedTuple
@@ -120,6 +121,10 @@ def _sndfile_problem(path: Path, err: Exception) -> AudioError:
     return AudioError(f"{path}: unreadable, truncated or corrupt audio file ({detail})")
 
 
+_silence_lock = threading.Lock()
+_silence_state = {"depth": 0, "saved": None}
+
+
 @contextlib.contextmanager
 def _native_stderr_silenced() -> Iterator[None]:
     """Send file descriptor 2 to /dev/null for the duration.
@@ -127,21 +132,34 @@ def _native_stderr_silenced() -> Iterator[None]:
     libmpg123, inside libsndfile, prints header warnings ("ID3v2: unrealistic small tag
     lengh 0, skipping") straight to fd 2, past Python's warnings; the file still reads,
     and a real problem still raises. Where fd 2 is closed, nothing is redirected.
+
+    The descriptor belongs to the whole process, so overlapping uses (two threads of the
+    server opening MP3s) share one redirection: the first saves fd 2, the last puts it
+    back. Without the count, the second would save /dev/null and restore it for good.
     """
     fd = 2  # what the C library writes to, whatever ``sys.stderr`` is
+    with _silence_lock:
+        if _silence_state["depth"] == 0:
+            try:
+                saved = os.dup(fd)
+            except OSError:
+                saved = None
+            if saved is not None:
+                sys.stderr.flush()
+                with open(os.devnull, "w") as null:
+                    os.dup2(null.fileno(), fd)
+            _silence_state["saved"] = saved
+        _silence_state["depth"] += 1
     try:
-        saved = os.dup(fd)
-    except OSError:
         yield
-        return
-    sys.stderr.flush()
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), fd)
-            yield
     finally:
-        os.dup2(saved, fd)
-        os.close(saved)
+        with _silence_lock:
+            _silence_state["depth"] -= 1
+            saved = _silence_state["saved"]
+            if _silence_state["depth"] == 0 and saved is not None:
+                os.dup2(saved, fd)
+                os.close(saved)
+                _silence_state["saved"] = None
 
 
 def _open(path: Path) -> sf.SoundFile:
@@ -275,14 +293,19 @@ def load_audio(path: str | os.PathLike, sample_rate: int = DEFAULT_SAMPLE_RATE) 
     with _open(path) as f:
         declared = _check_container(path, f)
         rate, fmt = int(f.samplerate), f.format
-        try:
-            data = f.read(dtype="float32", always_2d=True)  # (frames, channels)
-        except (sf.SoundFileError, RuntimeError) as err:
-            raise _sndfile_problem(path, err) from None
-    if len(data) == 0:
+        parts: list[np.ndarray] = []
+        while True:  # downmixed as it is read: memory is the mono signal, not frames x channels
+            try:
+                data = f.read(_READ_FRAMES, dtype="float32", always_2d=True)  # (n, channels)
+            except (sf.SoundFileError, RuntimeError) as err:
+                raise _sndfile_problem(path, err) from None
+            parts.append(data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0].copy())
+            if len(data) < _READ_FRAMES:
+                break
+    mono = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    if len(mono) == 0:
         raise AudioError(f"{path}: contains no audio samples (zero-length or truncated)")
-    _check_complete(path, fmt, declared, len(data))
-    mono = data.mean(axis=1, dtype=np.float32) if data.shape[1] > 1 else data[:, 0]
+    _check_complete(path, fmt, declared, len(mono))
     mono = validate_waveform(mono, str(path), sample_rate=rate)
     if rate != sample_rate:
         mono = soxr.resample(mono, rate, sample_rate, quality=RESAMPLE_QUALITY)

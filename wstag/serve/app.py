@@ -50,11 +50,14 @@ MAX_UPLOAD_SECONDS = 600.0
 MAX_PHRASES = 8
 MAX_PHRASE_CHARS = 200
 SPECTROGRAMS_KEPT = 32
+MAX_CHANNELS = 8  # from the header, before decoding: Ogg allows 255, and each costs memory while decoding
+MAX_SAMPLE_RATE = 192_000
+MAX_DECODES = 2  # spectrograms decoded at once (outside the model lock)
 MAX_JSON_BYTES = 64_000  # a ground request: 8 phrases of 200 characters and a recording id
 MAX_WAITING = 8  # requests to the model routes in the server at once; the next gets 503
 MODEL_ROUTES = frozenset({"/api/uploads", "/api/ground", "/api/search", "/api/spectrogram"})
 MEDIA_TYPES = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
-ERRORS = {code: {"model": S.ErrorBody} for code in (400, 404, 413, 415, 422, 500)}
+ERRORS = {code: {"model": S.ErrorBody} for code in (400, 403, 404, 413, 415, 422, 500, 503)}
 
 log = logging.getLogger("wstag.serve")
 
@@ -82,6 +85,7 @@ def create_app(grounder: Grounder, *, corpus: str | Path | None = None, index: s
     model_lock = threading.Lock()
     spectrograms: OrderedDict[tuple, bytes] = OrderedDict()
     spectrogram_lock = threading.Lock()
+    decodes = threading.BoundedSemaphore(MAX_DECODES)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -131,8 +135,9 @@ def create_app(grounder: Grounder, *, corpus: str | Path | None = None, index: s
         entry, new = recordings.uploads.add(data, file.filename or "", file.content_type)
         if not new and entry.duration is not None:
             return answers.recording_info(entry)
+        del data  # stored: the bytes need not wait for the model in memory
         try:
-            seconds = audio_info(entry.path).duration
+            seconds = check_header(entry)
             if seconds > MAX_UPLOAD_SECONDS:
                 raise Refused(413, f"{entry.name}: {seconds:.0f} s long; uploads may last at most "
                                    f"{MAX_UPLOAD_SECONDS:.0f} s")
@@ -170,11 +175,16 @@ def create_app(grounder: Grounder, *, corpus: str | Path | None = None, index: s
             with spectrogram_lock:
                 png = spectrograms.get(key)
             if png is None:
-                seconds = entry.duration if entry.duration is not None else audio_info(entry.path).duration
+                seconds = check_header(entry)
                 if seconds > MAX_SPECTROGRAM_SECONDS:
                     raise Refused(422, f"{entry.name}: {seconds:.0f} s is too long for a spectrogram "
                                        f"(at most {MAX_SPECTROGRAM_SECONDS:.0f} s); the curves are still drawn")
-                png = logmel_png(entry.path, grounder.front_end)
+                if not decodes.acquire(timeout=30):
+                    raise Refused(503, "busy decoding other recordings; try again in a moment")
+                try:
+                    png = logmel_png(entry.path, grounder.front_end)
+                finally:
+                    decodes.release()
                 with spectrogram_lock:
                     spectrograms[key] = png
                     while len(spectrograms) > SPECTROGRAMS_KEPT:
@@ -194,6 +204,16 @@ def create_app(grounder: Grounder, *, corpus: str | Path | None = None, index: s
             return answers.search(recordings.index, recordings, phrase, top, threshold, median, limits)
 
     return app
+
+
+def check_header(entry) -> float:
+    """The recording's duration, after refusing from its header what would take too much memory to decode."""
+    info = audio_info(entry.path)
+    if info.channels > MAX_CHANNELS:
+        raise Refused(422, f"{entry.name}: {info.channels} channels; at most {MAX_CHANNELS} are read")
+    if info.sample_rate > MAX_SAMPLE_RATE:
+        raise Refused(422, f"{entry.name}: {info.sample_rate} Hz; at most {MAX_SAMPLE_RATE} Hz is read")
+    return info.duration
 
 
 def _open_index(index: str | Path | None, grounder: Grounder):
