@@ -120,6 +120,21 @@ def apt_available() -> bool:
     return shutil.which("apt-get") is not None
 
 
+#: seconds a download (apt-get download or update, pip download) may take before it is given up
+DOWNLOAD_TIMEOUT = 900
+#: seconds a local query (apt-cache) may take
+QUERY_TIMEOUT = 120
+
+
+def run_tool(cmd: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess:
+    """Run a download tool with its output captured and a time limit; a hang is a FetchError, not a stall."""
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kwargs)
+    except subprocess.TimeoutExpired:
+        raise FetchError(f"{' '.join(cmd[:3])} gave no answer within {timeout:.0f} s; check the network "
+                         f"(or pass --debs DIR with the packages already downloaded)") from None
+
+
 def _apt_download(package: str, dest: Path) -> Path:
     """`apt-get download PACKAGE` into a temporary folder, then move the .deb to ``dest``."""
     if not apt_available():
@@ -131,14 +146,12 @@ def _apt_download(package: str, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest, prefix=".download-") as tmp:
         for attempt in range(2):
-            proc = subprocess.run(
-                ["apt-get", "download", package], cwd=tmp, capture_output=True, text=True
-            )
+            proc = run_tool(["apt-get", "download", package], DOWNLOAD_TIMEOUT, cwd=tmp)
             if proc.returncode == 0:
                 break
             if attempt == 0 and "Unable to locate package" in proc.stderr:
                 # A fresh machine has no package lists yet.
-                subprocess.run(["apt-get", "update", "-q"], capture_output=True, text=True)
+                run_tool(["apt-get", "update", "-q"], DOWNLOAD_TIMEOUT)
                 continue
             last = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
             raise FetchError(f"apt-get download {package} failed: {last}")
@@ -154,9 +167,7 @@ def _expected_sha256(package: str) -> str | None:
     """The candidate version's SHA256 from apt's package lists, if apt can tell."""
     if not apt_available():
         return None
-    proc = subprocess.run(
-        ["apt-cache", "show", "--no-all-versions", package], capture_output=True, text=True
-    )
+    proc = run_tool(["apt-cache", "show", "--no-all-versions", package], QUERY_TIMEOUT)
     for line in proc.stdout.splitlines():
         if line.startswith("SHA256:"):
             return line.split(":", 1)[1].strip()
@@ -254,11 +265,8 @@ def fetch_pypi_package(
         say(f"downloading {package}=={version} from PyPI")
         wheel_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=wheel_dir, prefix=".download-") as tmp:
-            proc = subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-                 "-d", tmp, f"{package}=={version}"],
-                capture_output=True, text=True,
-            )
+            proc = run_tool([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+                             "-d", tmp, f"{package}=={version}"], DOWNLOAD_TIMEOUT)
             got = list(Path(tmp).glob("*.whl"))
             if proc.returncode != 0 or not got:
                 last = (proc.stderr.strip().splitlines() or ["(no message)"])[-1]
