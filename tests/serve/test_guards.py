@@ -148,3 +148,37 @@ def test_an_upload_with_too_many_channels_is_refused_from_its_header(client, tmp
     with path.open("rb") as fh:
         r = client.post("/api/uploads", files={"file": ("many.wav", fh, "audio/wav")})
     assert r.status_code == 422 and "9 channels" in r.json()["detail"]
+
+
+def test_an_upload_named_wav_that_holds_flac_is_refused(serve_grounder, corpus_clip) -> None:
+    with TestClient(create_app(serve_grounder), headers=SAME_ORIGIN) as fresh:  # no earlier upload of these bytes
+        r = fresh.post("/api/uploads", files={"file": ("clip.wav", corpus_clip.read_bytes(), "audio/wav")})
+    assert r.status_code == 415 and "holds FLAC" in r.json()["detail"]
+
+
+def test_a_foreign_corpus_cannot_point_at_files_outside_it(serve_grounder, tiny_corpus, tmp_path) -> None:
+    import json
+    import shutil
+
+    corpus = tmp_path / "foreign"
+    shutil.copytree(tiny_corpus, corpus)
+    secret = tmp_path / "secret.flac"
+    shutil.copyfile(next((corpus / "test" / "audio").glob("*.flac")), secret)
+    labels = corpus / "test" / "labels.json"
+    clips = json.loads(labels.read_text())
+    clips[0]["audio_id"] = "../../secret.flac"
+    labels.write_text(json.dumps(clips))
+    with TestClient(create_app(serve_grounder, corpus=corpus), headers=SAME_ORIGIN) as c:
+        listed = [clip["id"] for clip in c.get("/api/clips", params={"split": "test"}).json()["clips"]]
+        assert not any("secret" in rid for rid in listed)
+        assert c.get("/api/audio", params={"recording": "corpus:test/../../secret.flac"}).status_code == 404
+
+
+def test_within_judges_names() -> None:
+    from pathlib import Path
+
+    from wstag.serve.recordings import within
+
+    assert within(Path("/a/audio"), Path("/a/audio/x.flac")) and within(Path("/a/audio"), Path("/a/audio/s/x.wav"))
+    assert not within(Path("/a/audio"), Path("/a/audio/../../etc/passwd"))
+    assert not within(Path("/a/audio"), Path("/etc/passwd")) and not within(Path("/a/audio"), Path("/a/audio"))

@@ -137,7 +137,7 @@ def create_app(grounder: Grounder, *, corpus: str | Path | None = None, index: s
             return answers.recording_info(entry)
         del data  # stored: the bytes need not wait for the model in memory
         try:
-            seconds = check_header(entry)
+            seconds = check_header(entry, upload=True)
             if seconds > MAX_UPLOAD_SECONDS:
                 raise Refused(413, f"{entry.name}: {seconds:.0f} s long; uploads may last at most "
                                    f"{MAX_UPLOAD_SECONDS:.0f} s")
@@ -206,9 +206,18 @@ def create_app(grounder: Grounder, *, corpus: str | Path | None = None, index: s
     return app
 
 
-def check_header(entry) -> float:
-    """The recording's duration, after refusing from its header what would take too much memory to decode."""
+#: what libsndfile reports for each accepted file name extension
+SNDFILE_FORMATS = {".wav": {"WAV", "WAVEX", "RF64"}, ".flac": {"FLAC"}, ".ogg": {"OGG"}, ".mp3": {"MP3", "MPEG"}}
+
+
+def check_header(entry, upload: bool = False) -> float:
+    """The recording's duration, after refusing from its header what would take too much memory to
+    decode, and (an upload) a container other than its name says: the name alone proves nothing."""
     info = audio_info(entry.path)
+    wanted = SNDFILE_FORMATS.get(entry.path.suffix.lower())
+    if upload and wanted is not None and info.format not in wanted:
+        raise Refused(415, f"{entry.name}: named {entry.path.suffix.lower()} but holds {info.format} audio; "
+                           f"rename it to what it is")
     if info.channels > MAX_CHANNELS:
         raise Refused(422, f"{entry.name}: {info.channels} channels; at most {MAX_CHANNELS} are read")
     if info.sample_rate > MAX_SAMPLE_RATE:

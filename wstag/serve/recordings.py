@@ -10,6 +10,7 @@ corpus, the index and the upload folder can be read or served.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -59,6 +60,17 @@ class Entry:
     phrases: tuple[Phrase, ...] = ()  # the corpus label's phrases (with segments in labels.json)
 
 
+def within(folder: Path, path: Path) -> bool:
+    """Whether ``path`` lies inside ``folder`` by its name (no ``..`` out, not absolute elsewhere).
+
+    Judged on the names, not on resolved links: an imported corpus links to the user's own
+    audio files, which it may serve; a label or manifest naming ``../../etc/passwd`` may not.
+    """
+    base = os.path.normpath(os.path.abspath(folder))
+    target = os.path.normpath(os.path.abspath(path))
+    return os.path.commonpath([base, target]) == base and target != base
+
+
 class Corpus:
     """A corpus folder (``corpus.json`` beside split folders): its clips, read per split when first asked."""
 
@@ -100,7 +112,7 @@ class Corpus:
         if labels is not None:
             for clip in read_v2(labels, require_segments=None, text_mismatch="warn"):
                 path = audio / clip.audio_id
-                if path.is_file():
+                if within(audio, path) and path.is_file():
                     entries[clip.audio_id] = Entry(f"corpus:{split}/{clip.audio_id}", "corpus", clip.audio_id, path,
                                                    clip.duration, clip.caption, clip.phrases)
         else:
@@ -200,6 +212,6 @@ class Recordings:
 
     def _indexed(self, file: str) -> Entry | None:
         e = self.index.manifest.files.get(file)
-        if e is None:
-            return None
+        if e is None or not within(self.index.audio_dir, self.index.audio_dir / e.file):
+            return None  # a foreign manifest naming a file outside its folder is not served
         return Entry(f"index:{file}", "index", file, self.index.audio_dir / e.file, e.duration)
