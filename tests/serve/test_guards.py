@@ -182,3 +182,14 @@ def test_within_judges_names() -> None:
     assert within(Path("/a/audio"), Path("/a/audio/x.flac")) and within(Path("/a/audio"), Path("/a/audio/s/x.wav"))
     assert not within(Path("/a/audio"), Path("/a/audio/../../etc/passwd"))
     assert not within(Path("/a/audio"), Path("/etc/passwd")) and not within(Path("/a/audio"), Path("/a/audio"))
+
+
+def test_grounding_a_recording_of_hours_on_the_page_is_refused(serve_grounder, corpus_clip) -> None:
+    from wstag.serve import answers
+    from wstag.serve.app import default_limits
+    from wstag.serve.recordings import Entry, Refused
+
+    long_file = Entry("index:talk.flac", "index", "talk.flac", corpus_clip, duration=7200.0)
+    with pytest.raises(Refused) as refused:
+        answers.ground(serve_grounder, long_file, ["a dog barks"], 0.5, 1, default_limits())
+    assert refused.value.status == 413 and "7200 s is too long" in refused.value.message

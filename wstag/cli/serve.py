@@ -10,6 +10,8 @@ import typer
 
 from wstag.cli.common import handle_errors, log
 
+MAX_CONNECTIONS = 64
+
 
 @handle_errors
 def serve(
@@ -24,7 +26,17 @@ def serve(
     device: str = typer.Option("auto", help="auto, cpu or cuda."),
     max_upload_mb: float = typer.Option(20.0, help="Largest upload accepted, in MB."),
 ) -> None:
-    """A web page: pick a corpus clip or upload a recording, type phrases, see and hear where they sound."""
+    """A web page: pick a corpus clip or upload a recording, type phrases, see and hear where they sound.
+
+    A local tool. What it protects against: other web sites the browser visits (every /api
+    request needs the page's X-Wstag header or a same-origin browser request; the Host must
+    be this machine's name), requests that would exhaust memory (bodies counted as they
+    arrive, uploads of at most --max-upload-mb and 600 s, 8 channels and 192 kHz, median
+    windows of at most 501 frames, at most 8 requests waiting for the model and 64
+    connections: beyond, 503), and files outside the corpus and index folders. What it
+    does not: it has no accounts or TLS; --host other than the loopback address lets
+    anyone who can reach this machine use it, a choice left to you.
+    """
     from wstag.errors import ConfigError
 
     if not 1 <= port <= 65535:
@@ -50,7 +62,9 @@ def serve(
                      allowed_hosts=[host, "127.0.0.1", "localhost", "::1", "[::1]"] if loopback else None)
     shown = f"[{host}]" if ":" in host else host
     log(f"wstag serve: http://{shown}:{port}/  (model {grounder.model_dir}; Ctrl-C stops)")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # a bounded number of connections at once (uvicorn answers 503 beyond it) and short idle keep-alives
+    uvicorn.run(app, host=host, port=port, log_level="warning", limit_concurrency=MAX_CONNECTIONS,
+                timeout_keep_alive=5)
 
 
 def _is_loopback(host: str) -> bool:

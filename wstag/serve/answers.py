@@ -65,6 +65,10 @@ def ground(grounder: Grounder, entry: Entry, phrases: Sequence[str], threshold: 
     """Ground ``phrases`` in a recording: curves, segments (the rule above), warnings, and whether it was encoded."""
     start = time.perf_counter()
     phrases = check_phrase_list(phrases, limits)
+    if entry.duration is not None and entry.duration > limits.max_upload_seconds:  # an indexed file can last hours
+        raise Refused(413, f"{entry.name}: {entry.duration:.0f} s is too long to ground on the page (at most "
+                           f"{limits.max_upload_seconds:.0f} s: every frame's curve is sent); search the index, "
+                           f"or use `wstag ground` on the file")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         calls = grounder.audio_encoder_calls
