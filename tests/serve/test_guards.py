@@ -193,3 +193,15 @@ def test_grounding_a_recording_of_hours_on_the_page_is_refused(serve_grounder, c
     with pytest.raises(Refused) as refused:
         answers.ground(serve_grounder, long_file, ["a dog barks"], 0.5, 1, default_limits())
     assert refused.value.status == 413 and "7200 s is too long" in refused.value.message
+
+
+def test_uploads_are_kept_within_a_byte_budget(tmp_path, monkeypatch) -> None:
+    from wstag.serve import recordings as R
+
+    monkeypatch.setattr(R, "MAX_UPLOADS_BYTES", 250)
+    uploads = R.Uploads(tmp_path, max_bytes=1000)
+    entries = [uploads.add(bytes([i]) * 100, f"f{i}.wav", "audio/wav")[0] for i in range(4)]
+    kept = [e for e in entries if uploads.get(e.id.split(":")[1]) is not None]
+    assert kept == entries[2:] and sorted(p.name for p in tmp_path.iterdir()) == sorted(e.path.name for e in kept)
+    uploads.discard(kept[0])
+    assert uploads._bytes == 100

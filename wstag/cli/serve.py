@@ -10,7 +10,7 @@ import typer
 
 from wstag.cli.common import handle_errors, log
 
-MAX_CONNECTIONS = 64
+MAX_CONNECTIONS = 256  # connections at once (uvicorn: 503 beyond); the model queue is bounded apart (serve/guards.py)
 
 
 @handle_errors
@@ -32,7 +32,7 @@ def serve(
     request needs the page's X-Wstag header or a same-origin browser request; the Host must
     be this machine's name), requests that would exhaust memory (bodies counted as they
     arrive, uploads of at most --max-upload-mb and 600 s, 8 channels and 192 kHz, median
-    windows of at most 501 frames, at most 8 requests waiting for the model and 64
+    windows of at most 501 frames, at most 8 requests waiting for the model and 256
     connections: beyond, 503), and files outside the corpus and index folders. What it
     does not: it has no accounts or TLS; --host other than the loopback address lets
     anyone who can reach this machine use it, a choice left to you.

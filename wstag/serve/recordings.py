@@ -33,7 +33,10 @@ CONTENT_TYPES = (
     "audio/mpeg", "audio/mp3", "audio/x-mpeg",
     "application/octet-stream",
 )
-MAX_UPLOADS_KEPT = 64
+#: Uploads kept (the newest), by count and by their bytes on disk together: a hundred users at
+#: once keep their files (benchmarks/bench_serve_load.py), and the folder stays bounded.
+MAX_UPLOADS_KEPT = 256
+MAX_UPLOADS_BYTES = 1_000_000_000
 
 
 
@@ -123,13 +126,15 @@ class Corpus:
 
 
 class Uploads:
-    """Uploaded files, kept in one folder under the hash of their bytes (the newest ``MAX_UPLOADS_KEPT``)."""
+    """Uploaded files, kept in one folder under the hash of their bytes (the newest, ``MAX_UPLOADS_KEPT``
+    and ``MAX_UPLOADS_BYTES`` at most)."""
 
     def __init__(self, folder: str | Path, max_bytes: int) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
         self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._bytes = 0  # on disk, of the entries kept
         self._lock = threading.Lock()
 
     def check(self, filename: str, content_type: str | None, size: int) -> str:
@@ -162,8 +167,11 @@ class Uploads:
             path.write_bytes(data)
             entry = Entry(rid, "upload", Path(filename).name, path)
             self._entries[rid] = entry
-            while len(self._entries) > MAX_UPLOADS_KEPT:
+            self._bytes += len(data)
+            while len(self._entries) > 1 and (len(self._entries) > MAX_UPLOADS_KEPT
+                                              or self._bytes > MAX_UPLOADS_BYTES):
                 _, old = self._entries.popitem(last=False)
+                self._bytes -= old.path.stat().st_size if old.path.is_file() else 0
                 old.path.unlink(missing_ok=True)
             return entry, True
 
@@ -177,7 +185,8 @@ class Uploads:
     def discard(self, entry: Entry) -> None:
         """Forget an upload that turned out unusable, and delete its file."""
         with self._lock:
-            self._entries.pop(entry.id, None)
+            if self._entries.pop(entry.id, None) is not None and entry.path.is_file():
+                self._bytes -= entry.path.stat().st_size
         entry.path.unlink(missing_ok=True)
 
     def get(self, digest: str) -> Entry | None:
