@@ -205,3 +205,23 @@ def test_uploads_are_kept_within_a_byte_budget(tmp_path, monkeypatch) -> None:
     assert kept == entries[2:] and sorted(p.name for p in tmp_path.iterdir()) == sorted(e.path.name for e in kept)
     uploads.discard(kept[0])
     assert uploads._bytes == 100
+
+
+def test_a_warning_from_another_thread_does_not_reach_this_answer(serve_grounder, corpus_clip, monkeypatch) -> None:
+    import warnings
+
+    from wstag.serve import answers
+    from wstag.serve.app import default_limits
+    from wstag.serve.recordings import Entry
+
+    real = serve_grounder.encode
+
+    def encode_while_another_request_warns(path):
+        warnings.warn("/tmp/wstag-serve-1/other-users-file.flac: the recording is silent")  # another thread's
+        return real(path)
+
+    monkeypatch.setattr(serve_grounder, "encode", encode_while_another_request_warns)
+    entry = Entry("corpus:test/x", "corpus", corpus_clip.name, corpus_clip, duration=10.0)
+    result = answers.ground(serve_grounder, entry, ["a dog barks", "a zebra barks"], 0.5, 1, default_limits())
+    assert not any("other-users-file" in w for w in result.warnings)
+    assert any("zebra" in w for w in result.warnings)  # this request's own warning stays

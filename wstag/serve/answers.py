@@ -91,7 +91,10 @@ def ground(grounder: Grounder, entry: Entry, phrases: Sequence[str], threshold: 
             ignored_words=list(scores.ignored_words[k]) if scores.ignored_words else [],
             reference=None if ref is None else [S.Segment(onset=s.onset, offset=s.offset, peak=1.0) for s in ref],
         ))
-    notes = list(dict.fromkeys(_one_line(w.message) for w in caught))
+    # warnings are process-wide: keep only those about this request (its recording or its phrases),
+    # so that another thread's warning (with its user's file name) never reaches this answer
+    mine = (str(entry.path), entry.name, *(f"phrase {p!r}" for p in phrases))
+    notes = list(dict.fromkeys(n for n in (_one_line(w.message) for w in caught) if any(m in n for m in mine)))
     if encoded.silent and not any("silent" in n for n in notes):
         notes.append(f"{entry.name}: the recording is silent; every phrase gets low probabilities")
     grid = grounder.grid
