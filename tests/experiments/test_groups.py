@@ -60,8 +60,11 @@ def test_report_puts_our_mean_beside_the_paper_and_judges_the_claims(tmp_path):
         _write(tmp_path, "sentence_amax_tmean", seed, psds_whole=20.0)
     text = write_report(list(GROUPS.values()), tmp_path).read_text()
     assert "| Phrase-level WSTAG | Random Sampling | 2 | 31.0 ± 1.4 / 43.7 |" in text
-    assert "Advanced sampling beats random (psds_whole): holds here (phrase_similarity - phrase_random: +4.0)" in text
-    assert "Target: best phrase-level row >= random + 3 (psds_whole): holds here" in text
+    # diffs +6 and +2: mean +4; 2 seeds, so the pooled seed spread sqrt((2 + 2 + 0) / 3) of the three
+    # two-seed rows gives the interval: 1.96 * 1.155 * sqrt(2 / 2) = 2.26
+    assert ("Advanced sampling beats random (psds_whole): holds here (phrase_similarity - phrase_random: "
+            "+4.0 ± 2.3, 95 % interval, 2 seeds)") in text
+    assert "Target: best phrase-level row >= random + 3 (psds_whole): inconclusive here" in text  # 1.7 .. 6.3
     assert "Phrase-level beats sentence-level" in text and "+11.0" in text
     assert "## Table III" in text and "## Fig. 9: phrase number n" in text  # groups with a shared row
     assert (tmp_path / "figures" / "fig9.png").is_file()
@@ -97,8 +100,9 @@ def test_report_elsewhere_links_into_out_and_summarises_the_claims(tmp_path):
     assert "![Fig. 9: phrase number n](runs/figures/fig9.png)" in text
     assert "`th_auc_convention`" in text  # not a path in OUT: left alone
     # the summary: one line per claim of the paper, the issue's targets left to their section
+    # pooled spread sqrt((2 + 2) / 2): 1.96 * 1.414 = 2.8
     assert ("| Table II | Advanced sampling beats random (psds_whole) | holds | "
-            "phrase_similarity - phrase_random: +4.0 |") in text
+            "phrase_similarity - phrase_random: +4.0 ± 2.8, 95 % interval, 2 seeds |") in text
     assert "| Fig. 9 | random: the best n is 32 or 64 | not measured yet |" in text
     assert "| Table II | Target:" not in text
     # what one seed of the group cost: 2 rows x median(600, 600) s (the JSON's train_seconds, no "seconds" key)
@@ -134,15 +138,27 @@ def test_seed_spread_is_the_pooled_sd_and_flags_margins_inside_it():
     # variances 13 (3 seeds) and 2 (2 seeds), pooled over 2 + 1 degrees of freedom; c adds none
     assert seed_spread(results, "psds_whole") == pytest.approx(math.sqrt((2 * 13 + 1 * 2) / 3))
     assert seed_spread({"c": results["c"]}, "psds_whole") is None
-    # Table IV: a 2.0-point PSDS gap is "about the same" under a 3.06 spread, not under the 1-point default
+    # Table IV with one seed per row and no spread known: no interval, so no verdict either way
     rows = {"sentence_amax_tmean": row("m", 20.0, th=30.0), "sentence_amax_tsum": row("s", 18.0, th=25.0)}
-    assert "does not hold here" in table4_conclusions(rows)[0]
+    assert "inconclusive here" in table4_conclusions(rows)[0]
+    # with the spread 3.06 of rows a and b: 1.96 * 3.055 * sqrt(2) = 8.5 around +2.0 and +5.0
     line = table4_conclusions({**rows, "a": results["a"], "b": results["b"]})[0]
-    assert "holds here (mean - sum: PSDS whole +2.0, Th-AUC whole +5.0; about the same = within 3.1" in line
+    assert "inconclusive here (mean - sum: PSDS whole +2.0 ± 8.5, 95 % interval, 1 seed; Th-AUC whole +5.0 ± 8.5" in line
+    # three seeds: PSDS diffs 0, 0, -0.5 (interval holds 0), Th-AUC diffs 5, 5.5, 5.5 (t: 4.303 * 0.289 / sqrt 3)
+    three = {"sentence_amax_tmean": [{"seed": s, "metrics": {"psds_whole": p, "th_auc_whole": t}}
+                                     for s, (p, t) in enumerate([(20, 30), (21, 31), (22, 32)])],
+             "sentence_amax_tsum": [{"seed": s, "metrics": {"psds_whole": p, "th_auc_whole": t}}
+                                    for s, (p, t) in enumerate([(20, 25), (21, 25.5), (22.5, 26.5)])]}
+    assert table4_conclusions(three)[0].endswith("holds here (mean - sum: PSDS whole -0.2 ± 0.7, 95 % interval, "
+                                                 "3 seeds; Th-AUC whole +5.3 ± 0.7, 95 % interval, 3 seeds)")
     from wstag.experiments.groups import _verdict
+    from wstag.experiments.report import Difference
 
-    assert _verdict(-1.0, "x - y", spread=3.0) == "does not hold here (x - y: -1.0; within the seed spread, sd 3.0)"
-    assert _verdict(4.0, "x - y", spread=3.0) == "holds here (x - y: +4.0)"
+    assert _verdict(Difference(-1.0, 3.0, 2, "pooled seed spread"), "x - y") == \
+        "inconclusive here (x - y: -1.0 ± 3.0, 95 % interval, 2 seeds)"
+    assert _verdict(Difference(4.0, 3.0, 3, "t over seeds"), "x - y") == \
+        "holds here (x - y: +4.0 ± 3.0, 95 % interval, 3 seeds)"
+    assert _verdict(Difference(-4.0, 3.0, 3, "t over seeds"), "x - y").startswith("does not hold here")
 
 
 def test_best_row_is_judged_on_the_seeds_every_row_has():
@@ -155,8 +171,9 @@ def test_best_row_is_judged_on_the_seeds_every_row_has():
     results = {"phrase_clustering": row(17.0, 30.0), "phrase_clustering_spectral": row(18.0),
                "phrase_clustering_agglomerative": row(16.0)}
     line = table6_conclusions(results)[0]  # the 2-seed mean, 23.5, would call k-means best
-    assert line.startswith("K-means is the best clustering algorithm for Alg. 2: does not hold here "
-                           "(best is Spectral with 18.0; K-means 17.0, -1.0")
+    # seed 0: -1.0 against spectral; the spread is k-means' own, sqrt(84.5) = 9.19, so 1.96 * 9.19 * sqrt(2)
+    assert line == ("K-means is the best clustering algorithm for Alg. 2: inconclusive here (K-means - Spectral, "
+                    "psds_short: -1.0 ± 25.5, 95 % interval, 1 seed)")
 
 
 def test_the_curve_cell_shows_the_last_epoch_and_its_recent_change():

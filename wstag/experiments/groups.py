@@ -7,10 +7,11 @@ means into one plain sentence per claim of the paper, saying whether it holds he
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
-from wstag.experiments.report import compare, mean_sd, paired_seeds, seed_spread
+from wstag.experiments.report import FIGURES, Difference, compare, mean_sd, paired_difference, paired_seeds
 from wstag.experiments.runner import Row
 
 SENTENCE, PHRASE, STRONG = "Sentence-level WSTAG", "Phrase-level WSTAG", "SSTAG"
@@ -32,16 +33,33 @@ TABLE2 = (
 )
 
 
-def _noise(margin: float, spread: float | None) -> str:
-    """'; within the seed spread' when a margin is smaller than one seed's chance deviation."""
-    return f"; within the seed spread, sd {spread:.1f}" if spread is not None and abs(margin) < spread else ""
+def _decide(d: Difference, threshold: float = 0.0) -> str:
+    """holds / does not hold when the 95 % interval lies above / below ``threshold``; inconclusive otherwise."""
+    if math.isnan(d.half):
+        return "inconclusive"
+    return "holds" if d.low > threshold else "does not hold" if d.high < threshold else "inconclusive"
 
 
-def _verdict(diff: float | None, what: str, threshold: float = 0.0, spread: float | None = None) -> str:
-    if diff is None:
+def _verdict(d: Difference | None, what: str, threshold: float = 0.0) -> str:
+    if d is None:
         return f"not measured yet ({what})"
-    return (f"{'holds' if diff > threshold else 'does not hold'} here ({what}: {diff:+.1f}"
-            f"{_noise(diff - threshold, spread)})")
+    return f"{_decide(d, threshold)} here ({what}: {d.text()})"
+
+
+def _negated(d: Difference | None) -> Difference | None:
+    return None if d is None else Difference(-d.mean, d.half, d.seeds, d.method)
+
+
+def _on_four(results, a: str, b: str) -> str:
+    """Where the paper's four metrics disagree about ``a - b``: '' when they all point the same way."""
+    signs = {}
+    for key in FIGURES:
+        d = paired_difference(results, a, b, key)
+        if d is not None:
+            signs[key] = d.mean
+    if len({v > 0 for v in signs.values()}) <= 1:
+        return ""
+    return "; the four metrics disagree: " + ", ".join(f"{k.replace('_', ' ')} {v:+.1f}" for k, v in signs.items())
 
 
 def _best(results: Mapping[str, list[dict]], keys: Sequence[str], metric: str = "psds_whole") -> str | None:
@@ -54,22 +72,18 @@ def table2_conclusions(results: Mapping[str, list[dict]]) -> list[str]:
     phrase = [r.key for r in TABLE2 if r.section == PHRASE]
     out = []
     best_sentence = _best(results, ["sentence_amean_tmean", "sentence_amax_tmean"])
-    d = compare(results, "phrase_random", best_sentence, "psds_whole") if best_sentence else None
+    d = paired_difference(results, "phrase_random", best_sentence, "psds_whole") if best_sentence else None
     out.append("Phrase-level beats sentence-level (random sampling vs the best sentence-level row, PSDS whole): "
-               + _verdict(d, f"phrase_random - {best_sentence}", spread=seed_spread(results, "psds_whole")))
+               + _verdict(d, f"phrase_random - {best_sentence}"))
     best_adv = _best(results, ["phrase_similarity", "phrase_clustering"])
     for metric in ("psds_whole", "psds_short"):
-        d = compare(results, best_adv, "phrase_random", metric) if best_adv else None
-        out.append(f"Advanced sampling beats random ({metric}): "
-                   + _verdict(d, f"{best_adv} - phrase_random", spread=seed_spread(results, metric)))
-    d = compare(results, "phrase_clustering", "phrase_similarity", "psds_whole")
-    out.append("Clustering beats similarity (PSDS whole): "
-               + _verdict(d, "phrase_clustering - phrase_similarity", spread=seed_spread(results, "psds_whole")))
+        d = paired_difference(results, best_adv, "phrase_random", metric) if best_adv else None
+        out.append(f"Advanced sampling beats random ({metric}): " + _verdict(d, f"{best_adv} - phrase_random"))
+    d = paired_difference(results, "phrase_clustering", "phrase_similarity", "psds_whole")
+    out.append("Clustering beats similarity (PSDS whole): " + _verdict(d, "phrase_clustering - phrase_similarity"))
     for row in (r for r in TABLE2 if r.teacher):
-        d = compare(results, row.key, row.teacher, "psds_short")
-        out.append(f"Self-supervision helps {row.teacher} (PSDS short, target: >= its teacher): "
-                   + _verdict(d, f"{row.key} - {row.teacher}", threshold=-1e-9,
-                              spread=seed_spread(results, "psds_short")))
+        d = paired_difference(results, row.key, row.teacher, "psds_short")
+        out.append(f"Self-supervision helps {row.teacher} (PSDS short): " + _verdict(d, f"{row.key} - {row.teacher}"))
     best = _best(results, phrase)
     sstag, _, n = mean_sd(results.get("sstag_all", []), "psds_short")
     if best and n:
@@ -82,9 +96,9 @@ def table2_conclusions(results: Mapping[str, list[dict]]) -> list[str]:
         out.append("WSTAG close to SSTAG: not measured yet")
     for metric in ("psds_whole", "psds_short"):
         best_m = _best(results, phrase, metric)
-        d = compare(results, best_m, "phrase_random", metric) if best_m else None
+        d = paired_difference(results, best_m, "phrase_random", metric) if best_m else None
         out.append(f"Target: best phrase-level row >= random + 3 ({metric}): "
-                   + _verdict(d, f"{best_m} - phrase_random", threshold=3.0 - 1e-9))
+                   + _verdict(d, f"{best_m} - phrase_random", threshold=3.0))
     if best:
         spec = mean_sd(results[best], "specificity")[0]
         out.append(f"Target: specificity of the best phrase-level row ({best}) >= 15: "
@@ -251,18 +265,15 @@ def _ranked(results, rows: Sequence[Row], metric: str) -> list[tuple[float, Row]
 
 
 def _best_is(results, rows: Sequence[Row], want: str, metric: str, claim: str) -> list[str]:
-    """'``claim``: holds / does not hold (best is X, gap to the runner-up or to X)'."""
+    """'``claim``: holds / does not hold / inconclusive', judged on ``want`` against the best other row."""
     ranked = _ranked(results, rows, metric)
     if len(ranked) < len(rows):
         return [f"{claim}: not measured yet ({len(ranked)} of {len(rows)} rows)"]
-    (top, best), (second, _) = ranked[0], ranked[1]
-    mine = next(m for m, r in ranked if r.key == want)
-    spread = seed_spread(results, metric)
-    if best.key == want:
-        return [f"{claim}: holds here ({metric} {top:.1f}, {top - second:+.1f} over the next"
-                f"{_noise(top - second, spread)})"]
-    return [f"{claim}: does not hold here (best is {best.label} with {top:.1f}; "
-            f"{next(r.label for r in rows if r.key == want)} {mine:.1f}, {mine - top:+.1f}{_noise(mine - top, spread)})"]
+    label = next(r.label for r in rows if r.key == want)
+    rival = next(r for _, r in ranked if r.key != want)  # the best of the others
+    d = paired_difference(results, want, rival.key, metric)
+    return [f"{claim}: {_decide(d)} here ({label} - {rival.label}, {metric}: {d.text()}"
+            f"{_on_four(results, want, rival.key)})"]
 
 
 def table3_conclusions(results):
@@ -271,17 +282,19 @@ def table3_conclusions(results):
 
 
 def table4_conclusions(results):
-    d_psds = compare(results, "sentence_amax_tmean", "sentence_amax_tsum", "psds_whole")
-    d_th = compare(results, "sentence_amax_tmean", "sentence_amax_tsum", "th_auc_whole")
-    if d_psds is None:
-        return ["Mean and sum text pooling give about the same PSDS, mean a higher Th-AUC: not measured yet"]
-    # "about the same": within one seed's chance deviation (1 point before any row has 2 seeds)
-    spread = seed_spread(results, "psds_whole")
-    same = spread if spread is not None else 1.0
-    holds = abs(d_psds) <= same and d_th > 0
-    return [f"Mean and sum text pooling give about the same PSDS, mean a higher Th-AUC: "
-            f"{'holds' if holds else 'does not hold'} here (mean - sum: PSDS whole {d_psds:+.1f}, "
-            f"Th-AUC whole {d_th:+.1f}; about the same = within {same:.1f}, the seed spread)"]
+    d_psds = paired_difference(results, "sentence_amax_tmean", "sentence_amax_tsum", "psds_whole")
+    d_th = paired_difference(results, "sentence_amax_tmean", "sentence_amax_tsum", "th_auc_whole")
+    claim = "Mean and sum text pooling give about the same PSDS, mean a higher Th-AUC"
+    if d_psds is None or d_th is None:
+        return [f"{claim}: not measured yet"]
+    # "about the same" PSDS: the interval holds 0; a higher Th-AUC: its interval lies above 0
+    if math.isnan(d_psds.half) or math.isnan(d_th.half):
+        verdict = "inconclusive"
+    elif d_psds.low > 0 or d_psds.high < 0 or d_th.high < 0:
+        verdict = "does not hold"
+    else:
+        verdict = "holds" if d_th.low > 0 else "inconclusive"
+    return [f"{claim}: {verdict} here (mean - sum: PSDS whole {d_psds.text()}; Th-AUC whole {d_th.text()})"]
 
 
 def table6_conclusions(results):
@@ -301,9 +314,12 @@ def fig7_conclusions(results):
         values = [v for _, v in points]
         grows = all(b >= a - 1.0 for a, b in zip(values, values[1:]))
         early, late = values[2] - values[0], values[3] - values[2]
+        measured = "PSDS short " + ", ".join(f"{x:g} %: {v:.1f}" for x, v in points)
+        if series == "SSTAG":  # VI-D.1 speaks of WSTAG only: shown for comparison, judged as no claim
+            out.append(f"SSTAG for comparison (no claim of the paper), {measured}")
+            continue
         out.append(f"{series}: performance grows with the training data, less beyond 50 %: "
-                   f"{'holds' if grows and late < early else 'does not hold'} here (PSDS short "
-                   + ", ".join(f"{x:g} %: {v:.1f}" for x, v in points) + ")")
+                   f"{'holds' if grows and late < early else 'does not hold'} here ({measured})")
     return out
 
 
@@ -330,17 +346,16 @@ def fig9_conclusions(results):
         out.append(f"{series}: the best n is 32 or 64: {'holds' if best.x in (32, 64) else 'does not hold'} here "
                    f"(best n {best.x}, PSDS short " + ", ".join(f"n {r.x}: {m:.1f}" for m, r in
                                                                   sorted(ranked, key=lambda t: t[1].x)) + ")")
-    d = compare(results, "phrase_clustering_n8", "phrase_random_n8", "psds_short")
+    d = paired_difference(results, "phrase_random_n8", "phrase_clustering_n8", "psds_short")
     out.append("At n 8 clustering-based sampling is below random: "
-               + _verdict(None if d is None else -d, "random - clustering at n 8, PSDS short",
-                          spread=seed_spread(results, "psds_short")))
+               + _verdict(d, "random - clustering at n 8, PSDS short"))
     return out
 
 
 def fig10_conclusions(results):
     return [f"CLAP embeddings beat Sentence-BERT for {name} sampling (PSDS short): "
-            + _verdict(compare(results, f"phrase_{name}_clap", f"phrase_{name}", "psds_short"),
-                       "CLAP - Sentence-BERT", spread=seed_spread(results, "psds_short"))
+            + _verdict(paired_difference(results, f"phrase_{name}_clap", f"phrase_{name}", "psds_short"),
+                       "CLAP - Sentence-BERT")
             for name in (SIMILARITY, CLUSTERING)]
 
 
@@ -351,9 +366,9 @@ def fig11_conclusions(results):
 
 def fig12_conclusions(results):
     out = _best_is(results, FIG12, "phrase_similarity", "psds_short", "tau = 0.5 is the best threshold")
-    d = compare(results, "phrase_similarity_tau07", "phrase_similarity_tau00", "psds_short")
-    out.append("A high tau (0.7) beats tau = 0 (diversity matters more than label accuracy): "
-               + _verdict(d, "tau 0.7 - tau 0, PSDS short", spread=seed_spread(results, "psds_short")))
+    d = paired_difference(results, "phrase_similarity_tau07", "phrase_similarity_tau00", "psds_short")
+    out.append("A high tau (0.7; the paper's figure goes to 0.75) beats tau = 0: "
+               + _verdict(d, "tau 0.7 - tau 0, PSDS short"))
     return out
 
 
