@@ -103,11 +103,31 @@ def provenance(results: Mapping[str, list[dict]]) -> str:
     if not done:
         return "No row has finished yet."
     corpora = sorted({str(r.get("corpus_hash")) for r in done})
-    commits = sorted({str(r.get("code_commit"))[:12] for r in done})
+    commits = sorted({_short_commit(str(r.get("code_commit"))) for r in done})
+    dirty = sum(str(r.get("code_commit", "")).endswith("-dirty") for r in done)
     devices = sorted({r.get("device", "?") for r in done})
-    return (f"{len(done)} row-seeds; corpus hash {', '.join(corpora)}; device {', '.join(devices)}; "
-            f"code commits {', '.join(commits)}. One JSON per row-seed in `rows/` (config and its hash, "
-            f"seed, metrics, epochs, seconds, code commit, corpus hash); model folders in `models/`.")
+    pairs = sorted({r["metrics"].get("n_pairs_whole") for r in done if r["metrics"].get("n_pairs_whole")})
+    short = sorted({r["metrics"].get("n_pairs_short") for r in done if r["metrics"].get("n_pairs_short")})
+    return (f"{len(done)} row-seeds; corpus hash {', '.join(corpora)}; test split {', '.join(map(str, pairs))} "
+            f"(clip, phrase) pairs, {', '.join(map(str, short))} of them short; device {', '.join(devices)}; "
+            f"code commits {', '.join(commits)}"
+            + (f" ({dirty} of {len(done)} row-seeds trained from a working tree with uncommitted changes: "
+               f"`-dirty`)" if dirty else "")
+            + ". One JSON per row-seed in `rows/` (config and its hash, seed, metrics, epochs, seconds, code "
+              "commit, corpus hash; newer rows the path and SHA-256 of their model folder).")
+
+
+def _notes(out: Path) -> str:
+    """Links to the diagnosis notes in OUT and to the reports of neighbouring study folders."""
+    links = [f"- [{p.stem}]({p.name})" for p in sorted(out.glob("*.md")) if p.name != "REPORT.md"]
+    links += [f"- [{p.parent.name}]({os.path.relpath(p, out)})" for p in sorted(out.parent.glob("*/REPORT.md"))
+              if p.parent != out]
+    return "\n".join(links)
+
+
+def _short_commit(commit: str) -> str:
+    """The first 12 hex digits, keeping a ``-dirty`` mark."""
+    return commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
 
 
 def paired_seeds(results: Mapping[str, list[dict]], a: str, b: str, key: str) -> list[int]:
@@ -440,6 +460,7 @@ def write_report(groups: Sequence, out: Path, seeds: Sequence[int] | None = None
         "paper trains under both WSTAG and SSTAG) is not reproduced yet (issue 28).\n",
         *([f"## Which of the paper's conclusions hold here\n\n{SUMMARY_NOTE}\n\n{summary}\n"] if summary else []),
         *sections,
+        *([f"## Notes and studies beside the tables\n\n{notes}\n"] if (notes := _notes(Path(out))) else []),
         "## Provenance\n",
         provenance(everything) + "\n",
     ])
