@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from wstag.audio.frames import DEFAULT_GRID
 from wstag.models.factory import build_model, count_parameters
 from wstag.models.pooling import linear_softmax_pool
-from wstag.runtime import keep_freed_memory
+from malloc_tuning import keep_freed_memory  # beside this script: run it as python benchmarks/bench_model.py
 
 VOCAB = 5000  # about the size of an AudioCaps-scale vocabulary
 WORDS = 4  # tokens per phrase

@@ -52,3 +52,14 @@ def test_weak_labels_and_parse(tmp_path):
     assert "1 clips, 2 phrases" in res.output
     res = runner.invoke(app, ["data", "parse", "A dog barks while a man speaks"])
     assert '"phrase": "a dog barks"' in res.output and '"phrase": "a man speaks"' in res.output
+
+
+def test_parser_agreement_prints_the_figures_of_real_labels(audiogrounding_v1_dir):
+    from typer.testing import CliRunner
+
+    from wstag.cli.main import app
+
+    result = CliRunner().invoke(app, ["data", "parser-agreement", str(audiogrounding_v1_dir / "val.json"),
+                                      "--show", "1"])
+    assert result.exit_code == 0, result.output
+    assert "155 captions, 451 human phrases; parser exact" in result.output and "precision" in result.output

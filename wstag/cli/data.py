@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -141,6 +141,26 @@ def _print_import(res) -> None:
     problems = sum(c["entries"] - c["imported"] for c in res.counts.values())
     typer.echo(f"report {res.path / 'import_report.json'}; {problems} captions without readable audio "
                f"listed in {res.path / 'missing.txt'}")
+
+
+@app.command("parser-agreement")
+@handle_errors
+def parser_agreement_cmd(
+    files: List[Path] = typer.Argument(..., help="AudioGrounding v1 label files (human phrases)."),
+    show: int = typer.Option(10, help="Disagreements to print per file."),
+) -> None:
+    """How closely the phrase parser reproduces the human phrases of AudioGrounding label files."""
+    from wstag.data.audiogrounding import read_v1
+    from wstag.text.agreement import clip_agreement, disagreements
+
+    for path in files:
+        clips = read_v1(path)
+        figures = clip_agreement(clips)
+        typer.echo(f"{path}: {figures['clips']} captions, {figures['human_phrases']} human phrases; parser exact "
+                   f"{100 * figures['exact_share']:.1f} %, containing {100 * figures['containing_share']:.1f} %, "
+                   f"precision {100 * figures['precision']:.1f} %")
+        for caption, human, parsed in disagreements(clips)[:show]:
+            typer.echo(f"  {caption}\n    human: {human!r}  parser: {parsed}")
 
 
 @app.command("import-audiocaps", short_help="Import downloaded AudioCaps (+ the AudioGrounding test set) as a corpus.",

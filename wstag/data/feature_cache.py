@@ -43,17 +43,6 @@ def feature_difference(stored: FrontEnd | None, expected: FrontEnd) -> str:
     return stored.describe_difference(expected, only=FEATURE_FIELDS)
 
 
-def cache_is_current(path: Path, audio_ids: Sequence[str], front_end: FrontEnd = DEFAULT_FRONT_END) -> bool:
-    if not path.is_file():
-        return False
-    try:
-        with h5py.File(path, "r") as h5:
-            return (not feature_difference(stored_front_end(h5), front_end)
-                    and set(audio_ids) <= set(h5[GROUP].keys()))
-    except (OSError, KeyError):
-        return False
-
-
 def build_feature_cache(
     audio_dir: Path,
     audio_ids: Sequence[str],

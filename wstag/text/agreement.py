@@ -1,14 +1,13 @@
 """How closely the rule-based phrase parser reproduces the human phrases of AudioGrounding.
 
 The evaluation queries are human-marked phrases, while training sees parser phrases;
-the closer the two, the smaller that mismatch. Run ``python -m wstag.text.agreement
-shared/data/audiogrounding-v1/val.json`` to print the figures and a few disagreements.
+the closer the two, the smaller that mismatch. ``wstag data parser-agreement
+shared/data/audiogrounding-v1/val.json`` prints the figures and a few disagreements.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from typing import Iterable
 
 from wstag.data.audiogrounding import read_v1
@@ -65,15 +64,3 @@ def disagreements(clips: Iterable[Clip]) -> list[tuple[str, str, list[str]]]:
             if (p.start_index, p.end_index) not in spans:
                 out.append((" ".join(clip.tokens), p.text, [q.text for q in parsed]))
     return out
-
-
-def main(argv: list[str]) -> None:
-    for path in argv:
-        clips = read_v1(path)
-        print(path, clip_agreement(clips))
-        for caption, human, parsed in disagreements(clips)[:20]:
-            print(f"  {caption}\n    human: {human!r}  parser: {parsed}")
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])

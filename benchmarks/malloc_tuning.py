@@ -1,4 +1,4 @@
-"""Process-level memory settings, kept for measurement (benchmarks/bench_model.py --malloc-tuning)."""
+"""Process-level memory settings, kept for measurement only (bench_model.py --malloc-tuning)."""
 
 from __future__ import annotations
 
