@@ -83,7 +83,7 @@ def curve_cell(results: Sequence[dict]) -> str:
 
 def controls_table(rows: Sequence[Row], results: Mapping[str, list[dict]]) -> str:
     head = ("| approach | wrong-query PSDS | specificity | loudness PSDS | epochs | "
-            f"validation: last epoch (change over {CURVE_TAIL}) | train min / seed |\n"
+            f"validation: last epoch (change over {CURVE_TAIL}) | train min / seed (median) |\n"
             "|---|---|---|---|---|---|---|")
     lines = [head]
     for row in rows:
@@ -92,7 +92,7 @@ def controls_table(rows: Sequence[Row], results: Mapping[str, list[dict]]) -> st
             lines.append(f"| {row.label} ({row.key}) | - | - | - | - | - | - |")
             continue
         epochs = sorted({r["epochs"] for r in rs})
-        minutes = statistics.fmean(r["train_seconds"] for r in rs) / 60
+        minutes = statistics.median(r["train_seconds"] for r in rs) / 60  # as the group's time: a contended seed aside
         lines.append(f"| {row.label} ({row.key}) | " + " | ".join(cell(rs, k) for k in CONTROLS)
                      + f" | {'/'.join(map(str, epochs))} | {curve_cell(rs)} | {minutes:.1f} |")
     return "\n".join(lines)
