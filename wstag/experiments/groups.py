@@ -35,9 +35,7 @@ TABLE2 = (
 
 def _decide(d: Difference, threshold: float = 0.0) -> str:
     """holds / does not hold when the 95 % interval lies above / below ``threshold``; inconclusive otherwise."""
-    if math.isnan(d.half):
-        return "inconclusive"
-    return "holds" if d.low > threshold else "does not hold" if d.high < threshold else "inconclusive"
+    return {1: "holds", -1: "does not hold", 0: "inconclusive"}[d.side(threshold)]
 
 
 def _verdict(d: Difference | None, what: str, threshold: float = 0.0) -> str:

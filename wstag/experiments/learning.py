@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from wstag.data.atomic import atomic_open
+from wstag.experiments.report import Difference, paired_difference
 from wstag.experiments.runner import GroupRun, Row
 
 DEMO = "phrase_random_cpu_minilm"
@@ -52,10 +53,6 @@ RUNGS = {r.key: r for r in LADDER}
 
 METRICS = (("psds_whole", "PSDS whole"), ("psds_short", "PSDS short"), ("specificity", "specificity"))
 
-#: two-sided 95 % quantiles of Student's t by degrees of freedom (seeds - 1)
-T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
-
-
 def last(values: Sequence[float | None]) -> float | None:
     """The last recorded value of a curve (None if it has none)."""
     kept = [v for v in values if v is not None]
@@ -83,36 +80,17 @@ def _cell(values: Sequence[float], digits: int = 1) -> str:
     return f"{m:.{digits}f} ± {sd:.{digits}f}" if n > 1 else f"{m:.{digits}f}"
 
 
-def paired_interval(a: Sequence[dict], b: Sequence[dict], key: str) -> tuple[float, float, int] | None:
-    """Mean of ``a - b`` over the seeds both have, and the half-width of its 95 % t-interval
-    (nan for one seed); None when they share no seed."""
-    by_seed = {r["seed"]: r["metrics"][key] for r in b}
-    diffs = [r["metrics"][key] - by_seed[r["seed"]] for r in a if r["seed"] in by_seed]
-    if not diffs:
-        return None
-    mean = statistics.fmean(diffs)
-    if len(diffs) < 2:
-        return mean, math.nan, 1
-    half = T95.get(len(diffs) - 1, 1.96) * statistics.stdev(diffs) / math.sqrt(len(diffs))
-    return mean, half, len(diffs)
-
-
-def verdict(interval: tuple[float, float, int] | None) -> str:
-    """better / worse when the 95 % interval excludes 0, inconclusive otherwise."""
-    if interval is None:
+def verdict(d: Difference | None) -> str:
+    """better / worse when the 95 % interval of the paired difference excludes 0, inconclusive otherwise."""
+    if d is None:
         return "-"
-    mean, half, n = interval
-    if n < 2 or math.isnan(half):
-        return f"{mean:+.1f} (1 seed: inconclusive)"
-    word = "better" if mean - half > 0 else "worse" if mean + half < 0 else "inconclusive"
-    return f"{mean:+.1f} ± {half:.1f} ({n} seeds: {word})"
+    return f"{d.text()}: {({1: 'better', -1: 'worse', 0: 'inconclusive'})[d.side()]}"
 
 
 def ladder_table(rungs: Sequence[Row], results: Mapping[str, list[dict]]) -> str:
     head = ("| rung | what changed | seeds | tag AUC train (last) | tag AUC val (best) | PSDS whole | PSDS short "
             "| specificity | PSDS short vs base (95 % CI) |\n|---|---|---|---|---|---|---|---|---|")
     lines = [head]
-    base = results.get(BASE, [])
     for row in rungs:
         rs = results.get(row.key, [])
         if not rs:
@@ -121,7 +99,7 @@ def ladder_table(rungs: Sequence[Row], results: Mapping[str, list[dict]]) -> str
         train = _cell([curve_value(r, "train/tag_auc") for r in rs], 3)
         val = _cell([curve_value(r, "val/tag_auc", "best") for r in rs], 3)
         figures = " | ".join(_cell([r["metrics"][k] for r in rs]) for k, _ in METRICS)
-        vs = "(the base)" if row.key == BASE else verdict(paired_interval(rs, base, "psds_short"))
+        vs = "(the base)" if row.key == BASE else verdict(paired_difference(results, row.key, BASE, "psds_short"))
         lines.append(f"| {row.key} | {row.label} | {len(rs)} | {train} | {val} | {figures} | {vs} |")
     return "\n".join(lines)
 
@@ -142,8 +120,9 @@ def write_learning_report(out: Path, path: Path, notes: str = "", rungs: Sequenc
         f"`{rows_dir}`. Tag AUC: clip-level ROC AUC of positives against the sampled negatives; *train* is "
         "measured on the epoch's training batches as the optimiser saw them (dropout and augmentation on), "
         "*val* on the validation split (recordings never heard in training) with the EMA weights. The last "
-        "column is the paired difference to the base rung over common seeds with its 95 % t-interval: "
-        "*better* or *worse* only when the interval excludes 0.\n",
+        "column is the paired difference to the base rung over common seeds with its 95 % interval (a t-interval "
+        "over seeds from three seeds on; below that from the pooled seed spread of the rungs with two seeds or "
+        "more, REPORT.md's rule): *better* or *worse* only when the interval excludes 0.\n",
         ladder_table(rungs, results) + "\n",
         notes,
         "## Provenance\n",

@@ -158,6 +158,12 @@ class Difference:
     def high(self) -> float:
         return self.mean + self.half
 
+    def side(self, threshold: float = 0.0) -> int:
+        """+1 / -1 when the whole interval lies above / below ``threshold``; 0 when it holds it (or is unknown)."""
+        if math.isnan(self.half):
+            return 0
+        return 1 if self.low > threshold else -1 if self.high < threshold else 0
+
     def text(self) -> str:
         if math.isnan(self.half):
             return f"{self.mean:+.1f}, no interval ({self.seeds} seed)"
