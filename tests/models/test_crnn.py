@@ -187,3 +187,24 @@ def test_stem_config_round_trips_through_a_dict() -> None:
     d = TINY_STEM_AUDIO.to_dict()
     assert d["stem_stride"] == [2, 4] and d["block_pools"][0] == [1, 2]
     assert CRNNConfig(**d) == TINY_STEM_AUDIO  # lists from JSON/YAML become tuples again
+
+
+def test_without_temporal_context_a_frame_depends_only_on_its_neighbourhood():
+    import torch
+
+    from wstag.models.crnn import CRNN, CRNNConfig
+
+    torch.manual_seed(0)
+    cfg = CRNNConfig(channels=(8, 16, 32, 64), embed_dim=32, gru_hidden=16, temporal="none", specaugment=False)
+    model = CRNN(cfg).eval()
+    x = torch.randn(1, 800, 64)
+    y = x.clone()
+    y[:, 600:] = 3 * torch.randn(1, 200, 64)  # another sound in the last quarter of the clip
+    a, _ = model(x)
+    b, _ = model(y)
+    assert a.shape == (1, 200, 32) and a.abs().max() <= 1.0
+    torch.testing.assert_close(a[:, :140], b[:, :140])  # frames 0.4 s and more before the change never hear it
+    assert (a[:, 160:] - b[:, 160:]).abs().max() > 1e-3
+    bigru = CRNN(CRNNConfig(channels=(8, 16, 32, 64), embed_dim=32, gru_hidden=16, specaugment=False)).eval()
+    reach = (bigru(x)[0] - bigru(y)[0]).abs().amax(-1)[0]
+    assert reach[100:140].max() > 0  # the BiGRU carries the change back to frames the CNN never saw

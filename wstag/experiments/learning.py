@@ -40,6 +40,12 @@ LADDER = (
     _rung("learn_scale", "+ a learned logit scale (init 4) and bias (init 0)", *SCALE),
     _rung("learn_nodropout", "no dropout in the CRNN", *NO_DROPOUT),
     _rung("learn_adamw", "AdamW, weight decay 0.01, 1 warm-up epoch", *ADAMW),
+    # localisation: how much the BiGRU's clip-wide context spreads a phrase over the clip
+    _rung("learn_nogru", "no BiGRU: each frame from the CNN's few hundred ms only (a diagnostic)",
+          "model.audio_encoder.temporal=none"),
+    # the budget: the demo's recipe to convergence (the paper's early stopping: patience 10, at most 100)
+    _rung("learn_converge", "the demo's recipe to convergence (at most 100 epochs, patience 10)",
+          "training.max_epochs=100", "training.early_stop_patience=10"),
     # the text side: what the paper's encoder and a perfect one (one vector per sound class) give
     _rung("learn_word", "word-embedding mean text encoder (the paper's) instead of MiniLM", config=WORD_DEMO),
     _rung("learn_class", "one embedding per sound class (a perfect text side), random negatives",

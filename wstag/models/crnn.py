@@ -41,6 +41,7 @@ from wstag.errors import ConfigError
 #: (time, freq) pooling after each conv block (Table I); time pools multiply to 4.
 BLOCK_POOLS: tuple[tuple[int, int], ...] = ((2, 2), (2, 2), (1, 2), (1, 2))
 TIME_DOWNSAMPLE = 4
+TEMPORAL = ("bigru", "none")
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,11 @@ class CRNNConfig:
     # resolution is never computed.
     mel_bn_affine: bool = True
     block_pools: tuple[tuple[int, int], ...] = BLOCK_POOLS  # (time, freq) pooling after each block
+    # What gives each frame its context after the CNN: "bigru" (Table I: the whole clip, both
+    # directions) or "none" (a per-frame tanh layer of the same width: the CNN's receptive field,
+    # a few hundred ms, only). "none" is a diagnostic of how much clip-wide context spreads a
+    # phrase over the whole clip under weak labels (reports/learning.md).
+    temporal: str = "bigru"
     pretrained: str | None = None  # checkpoint loaded into this encoder by build_model
     pretrained_strict: bool = True  # False: load the matching keys, keep the rest random
 
@@ -143,6 +149,8 @@ def _check_config(cfg: CRNNConfig) -> None:
         value = getattr(cfg, name)
         if not _is_int(value) or value < 0:
             raise ConfigError(f"{where}.{name} must be an integer >= 0, got {value!r}")
+    if cfg.temporal not in TEMPORAL:
+        raise ConfigError(f"{where}.temporal must be one of {TEMPORAL}, got {cfg.temporal!r}")
     for name in ("specaugment", "pretrained_strict", "mel_bn_affine"):
         if not isinstance(getattr(cfg, name), bool):
             raise ConfigError(f"{where}.{name} must be true or false, got {getattr(cfg, name)!r}")
@@ -232,7 +240,10 @@ class CRNN(nn.Module):
         )
         self.frame_dropout = nn.Dropout(config.frame_dropout)
         self.fc = nn.Linear(config.channels[-1], config.embed_dim)
-        self.gru = nn.GRU(config.embed_dim, config.gru_hidden, batch_first=True, bidirectional=True)
+        if config.temporal == "bigru":
+            self.gru = nn.GRU(config.embed_dim, config.gru_hidden, batch_first=True, bidirectional=True)
+        else:
+            self.frame_out = nn.Linear(config.embed_dim, 2 * config.gru_hidden)
 
     @property
     def out_dim(self) -> int:
@@ -282,6 +293,9 @@ class CRNN(nn.Module):
             lengths = torch.div(lengths, block.pool[0], rounding_mode="floor")
         x = x.mean(dim=3).transpose(1, 2)  # (B, T // 4, C): mean over frequency
         x = F.relu(self.fc(self.frame_dropout(x)))  # (B, T4, embed_dim)
+        if self.config.temporal == "none":  # each frame on its own, in the BiGRU's range [-1, 1]
+            out = torch.tanh(self.frame_out(x))
+            return out.masked_fill(~length_mask(lengths, out.shape[1])[:, :, None], 0.0) if padded else out, lengths
         return self._bigru(x, lengths, padded), lengths
 
     def _bigru(self, x: torch.Tensor, lengths: torch.Tensor, padded: bool) -> torch.Tensor:
