@@ -18,10 +18,10 @@ import time
 import numpy as np
 
 from wstag.audio.frames import DEFAULT_GRID
-from wstag.data.records import Clip, Phrase, Segment
 from wstag.evaluation import metrics
 from wstag.evaluation.pairs import build_pair_inputs
 from wstag.evaluation.segments import median_filter
+from wstag.records import Clip, Phrase, Segment
 
 
 def synthetic(n_clips: int, seed: int = 0) -> tuple[list[Clip], dict[str, np.ndarray]]:

@@ -11,6 +11,23 @@ trained on captioned clips only::
 
 The names below are imported on first use, so ``import wstag`` (and the ``wstag``
 command's start-up) does not pay for torch.
+
+The package stands on floors; a module imports its own package and lower floors only
+(``tests/test_layers.py`` checks it):
+
+    floor 0: errors
+    floor 1: files, records, seeding, provenance, logs, shipped
+    floor 2: audio, text
+    floor 3: data, models, sampling, evaluation
+    floor 4: inference, scapes
+    floor 5: index
+    floor 6: training
+    floor 7: experiments, serve
+    floor 8: cli
+
+``files`` (atomic writes, JSON, folder swaps) and ``records`` (clip, phrase, segment)
+are the ground every floor stands on; models never import data, training or the
+command line; evaluation never imports a model.
 """
 
 from __future__ import annotations

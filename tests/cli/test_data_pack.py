@@ -11,7 +11,7 @@ from wstag.audio.io import write_flac
 from wstag.cli.main import app
 from wstag.data.audiogrounding import write_v2
 from wstag.data.feature_cache import FeatureStore
-from wstag.data.records import Clip, Phrase
+from wstag.records import Clip, Phrase
 
 runner = CliRunner()
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from wstag.data.atomic import recover_folder, swap_folder
+from wstag.files import recover_folder, swap_folder
 
 
 def _folder(path, text):

@@ -4,8 +4,8 @@ import json
 import pytest
 
 from wstag.data.audiogrounding import convert_v1_to_v2, read_v1, read_v2, read_weak_v2, write_v2
-from wstag.data.records import Clip, Phrase, Segment
 from wstag.errors import LabelError
+from wstag.records import Clip, Phrase, Segment
 
 
 def _clip(**kw) -> Clip:

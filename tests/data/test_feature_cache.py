@@ -12,7 +12,8 @@ import torch
 from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.audio.io import load_audio, write_flac
 from tests.data.cache_helpers import cache_is_current
-from wstag.data.feature_cache import FeatureStore, build_feature_cache
+from wstag.data.feature_cache import FeatureStore
+from wstag.data.packing import build_feature_cache
 from wstag.errors import ConfigError
 
 SR = 32000

@@ -241,7 +241,7 @@ def test_corpus_is_loadable_and_test_clips_left_training(imported, audiocaps):
 def test_feature_cache_builds_on_the_import(imported, tmp_path):
     import h5py
 
-    from wstag.data.feature_cache import build_feature_cache
+    from wstag.data.packing import build_feature_cache
 
     ids = [c.audio_id for c in read_v2(imported.path / "test" / "labels.json")]
     cache = build_feature_cache(imported.path / "test" / "audio", ids, tmp_path / "f.h5")

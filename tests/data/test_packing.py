@@ -19,7 +19,8 @@ import pytest
 from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.audio.io import write_flac
 from tests.data.cache_helpers import cache_is_current
-from wstag.data.feature_cache import FeatureStore, build_feature_cache
+from wstag.data.feature_cache import FeatureStore
+from wstag.data.packing import build_feature_cache
 from wstag.data.packing import pack_features, parts_dir
 from wstag.errors import AudioError
 

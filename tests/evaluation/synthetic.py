@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from wstag.audio.frames import DEFAULT_GRID, FrameGrid
-from wstag.data.records import Clip, Phrase, Segment
+from wstag.records import Clip, Phrase, Segment
 
 CLASSES = [f"class{k:02d}" for k in range(20)]
 DURATION = 10.0

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from wstag.audio.frames import DEFAULT_GRID, SAMPLE_RATE
-from wstag.data.records import Clip, Phrase, Segment
 from wstag.evaluation import controls
 from wstag.evaluation.metrics import evaluate
+from wstag.records import Clip, Phrase, Segment
 
 from .synthetic import make_clips, oracle_scores
 

@@ -11,9 +11,9 @@ import pytest
 from sed_scores_eval import intersection_based
 
 from wstag.audio.frames import FrameGrid
-from wstag.data.records import Clip, Phrase, Segment
 from wstag.evaluation import metrics
 from wstag.evaluation.pairs import EVENT_CLASS, build_pair_inputs
+from wstag.records import Clip, Phrase, Segment
 
 from .synthetic import make_clips, oracle_scores
 

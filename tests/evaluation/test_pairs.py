@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from wstag.audio.frames import DEFAULT_GRID
-from wstag.data.records import Clip, Phrase, Segment
 from wstag.evaluation.metrics import evaluate
 from wstag.evaluation.pairs import EVENT_CLASS, build_pair_inputs, evaluation_pairs, pair_id
+from wstag.records import Clip, Phrase, Segment
 
 from .synthetic import make_clips, oracle_scores
 

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from wstag.audio.frames import DEFAULT_GRID
-from wstag.data.records import Clip, Phrase, Segment
 from wstag.evaluation.pairs import build_pair_inputs
+from wstag.records import Clip, Phrase, Segment
 from wstag.experiments.frame_diagnosis import (
     auc_decomposition, class_similarity, clip_probabilities, close_far_queries, frame_labels, offset_statistics,
     pooled_auc, present_vs_absent, within_pair_aucs,

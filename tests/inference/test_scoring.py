@@ -4,9 +4,9 @@ import numpy as np
 import torch
 
 from tests.inference.tiny import make_model_dir, tone_clip
-from wstag.data.records import Clip, Phrase, Segment
 from wstag.inference.grounder import Grounder
 from wstag.inference.scoring import score_pairs
+from wstag.records import Clip, Phrase, Segment
 
 
 def test_score_pairs_equals_the_grounder_on_the_same_audio(tmp_path):

@@ -10,7 +10,8 @@ import pytest
 
 from tests.sampling.fake_embeddings import CLASS_OF, write_corpus
 from wstag.errors import ConfigError, LabelError
-from wstag.sampling.class_oracle_sampler import ClassOracleNegativeSampler, phrase_classes
+from wstag.data.phrase_classes import phrase_classes
+from wstag.sampling.class_oracle_sampler import ClassOracleNegativeSampler
 from wstag.sampling.random_sampler import RandomNegativeSampler
 from wstag.training.config import parse_experiment
 

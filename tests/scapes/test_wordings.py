@@ -10,9 +10,9 @@ import pytest
 from wstag.data.audiogrounding import read_weak_v2
 from wstag.errors import ConfigError
 from wstag.evaluation.controls import content_stems
-from wstag.inference.queries import is_function_word
 from wstag.scapes.build import build_corpus
 from wstag.scapes.classtable import load_class_table
+from wstag.text.queries import is_function_word
 from wstag.scapes.wordings import (
     WORDINGS_FILE, caption_words, corpus_wordings, load_wordings, seen_words, write_corpus_wordings,
 )

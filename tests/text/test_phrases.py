@@ -1,6 +1,6 @@
 import pytest
 
-from wstag.text.agreement import clip_agreement, disagreements, parser_agreement
+from wstag.data.parser_agreement import clip_agreement, disagreements, parser_agreement
 from wstag.text.phrases import extract_phrases
 from wstag.text.tokenize import tokenize
 
@@ -73,7 +73,7 @@ def test_agreement_with_human_phrases(audiogrounding_v1_dir, split, n_phrases, e
 
 
 def test_agreement_counts_on_a_hand_case():
-    from wstag.data.records import Clip, Phrase
+    from wstag.records import Clip, Phrase
 
     tokens = tuple(tokenize("an adult female speaks and a cat meows"))
     # the v1 quirk: "an adult" + "female speaks"; the parser returns "an adult female speaks"

@@ -216,7 +216,7 @@ def test_the_launchers_environment_tells_the_process_count_and_rank(monkeypatch)
 
 
 def test_several_launched_processes_refuse_to_train_a_clap_each(monkeypatch, tmp_path):
-    from wstag.data.records import Clip, Phrase
+    from wstag.records import Clip, Phrase
     from wstag.text.vocabulary import Vocabulary
     from wstag.training.run import make_sampler
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from wstag.data.records import Clip, Phrase, Segment
+from wstag.records import Clip, Phrase, Segment
 from wstag.sampling.random_sampler import RandomNegativeSampler
 from wstag.text.vocabulary import Vocabulary
 from wstag.training.datasets import PhraseLevelDataset, collate_phrase_batch, pad_phrase_tokens

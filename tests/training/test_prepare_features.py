@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from wstag.audio.io import write_flac
-from wstag.data.records import Clip, Phrase
+from wstag.records import Clip, Phrase
 from wstag.training.run import prepare_features
 
 

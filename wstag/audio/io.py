@@ -401,7 +401,7 @@ def write_flac(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) -> 
     audio = validate_waveform(audio, f"audio for {path}")
     audio = np.clip(audio, -1.0, 1.0)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Temp-then-rename in the same folder (audio may not import wstag.data.atomic).
+    # Temp-then-rename in the same folder (audio may not import wstag.files).
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     os.close(fd)
     try:

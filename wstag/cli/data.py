@@ -66,7 +66,7 @@ def build(
 
 def check_out_folder(out: Path) -> None:
     """Refuse an --out that is a file, or lies under one, before fetching anything."""
-    from wstag.data.atomic import check_output_folder
+    from wstag.files import check_output_folder
 
     check_output_folder(out)
 
@@ -151,7 +151,7 @@ def parser_agreement_cmd(
 ) -> None:
     """How closely the phrase parser reproduces the human phrases of AudioGrounding label files."""
     from wstag.data.audiogrounding import read_v1
-    from wstag.text.agreement import clip_agreement, disagreements
+    from wstag.data.parser_agreement import clip_agreement, disagreements
 
     for path in files:
         clips = read_v1(path)

@@ -9,8 +9,8 @@ from typing import List, Optional
 import typer
 
 from wstag.cli.common import handle_errors, log, progress
-from wstag.data.atomic import write_json
 from wstag.experiments.groups import GROUPS
+from wstag.files import write_json
 
 app = typer.Typer(help="Reproduce the paper's tables: resumable runs, one JSON per row and seed, REPORT.md.",
                   no_args_is_help=True)
@@ -123,8 +123,8 @@ def sampling_diagnosis(
     """Why a negative sampler helps or hurts: embedding purity, false negatives, balance, text-only probe."""
     import json
 
-    from wstag.data.atomic import atomic_open
-    from wstag.sampling.diagnostics import diagnose_sampling, format_diagnosis
+    from wstag.files import atomic_open
+    from wstag.experiments.sampling_diagnosis import diagnose_sampling, format_diagnosis
 
     embedders = {}
     if clap is not None:
@@ -157,11 +157,11 @@ def negative_similarity(
     seed: int = typer.Option(0, help="Seed of the draw."),
 ) -> None:
     """Share of random sampling's negatives within Sentence-BERT cosine tau of a positive, per label set."""
-    from wstag.data.atomic import atomic_open
+    from wstag.files import atomic_open
     from wstag.data.audiogrounding import read_weak_v2
     from wstag.data.importing import read_grounding_labels
     from wstag.provenance import code_commit
-    from wstag.sampling.diagnostics import similar_negative_share
+    from wstag.experiments.sampling_diagnosis import similar_negative_share
     from wstag.text.sbert import sbert_embedder
 
     embed = sbert_embedder()
@@ -187,7 +187,7 @@ def frame_diagnosis(
     split: str = typer.Option("test", help="Corpus split to score."),
 ) -> None:
     """Why a model scores its PSDS: localisation within a clip vs calibration across queries, close vs far wrong queries."""
-    from wstag.data.atomic import atomic_open
+    from wstag.files import atomic_open
     from wstag.experiments.frame_diagnosis import format_frame_diagnosis
     from wstag.experiments.frame_diagnosis import frame_diagnosis as diagnose
 

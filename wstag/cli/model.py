@@ -155,7 +155,7 @@ def table(
     override: List[str] = typer.Option([], help="key=value applied to every row, e.g. model.preset=cpu"),
 ) -> None:
     """Train and evaluate several configs on one corpus; print and write a markdown table."""
-    from wstag.data.atomic import atomic_open
+    from wstag.files import atomic_open
     from wstag.experiments.tables import markdown_table, run_rows
     from wstag.shipped import config_path
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from wstag.data.atomic import atomic_open
 from wstag.errors import LabelError
+from wstag.files import atomic_open
 
 CAPTION_COLUMNS = ("audiocap_id", "youtube_id", "start_time", "caption")
 

@@ -1,4 +1,4 @@
-"""AudioGrounding label files (v1 and v2) <-> :class:`~wstag.data.records.Clip` records.
+"""AudioGrounding label files (v1 and v2) <-> :class:`~wstag.records.Clip` records.
 
 v2 (training and evaluation labels, SPEC 4) is a JSON list, one entry per audio-caption
 pair::
@@ -27,9 +27,9 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterable, Literal
 
-from wstag.data.atomic import atomic_open
-from wstag.data.records import Clip, Phrase, Segment
 from wstag.errors import LabelError
+from wstag.files import atomic_open
+from wstag.records import Clip, Phrase, Segment
 from wstag.text.tokenize import tokenize
 
 V1_COLUMNS = ("audiocap_id", "filename", "caption", "tokens", "soundtag", "start_word", "timestamps")

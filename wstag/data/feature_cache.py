@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Sequence
 
 import h5py
 import numpy as np
 import torch
 
-from wstag.audio.frontend import DEFAULT_FRONT_END, FEATURE_FIELDS, FrontEnd
+from wstag.audio.frontend import FEATURE_FIELDS, FrontEnd
 from wstag.errors import AudioError, ConfigError
 
 CACHE_NAME = "features.h5"
@@ -41,33 +41,6 @@ def feature_difference(stored: FrontEnd | None, expected: FrontEnd) -> str:
     if stored is None:
         return "it records no front end"
     return stored.describe_difference(expected, only=FEATURE_FIELDS)
-
-
-def build_feature_cache(
-    audio_dir: Path,
-    audio_ids: Sequence[str],
-    out: Path,
-    progress: Callable[..., Iterable] | None = None,
-    front_end: FrontEnd = DEFAULT_FRONT_END,
-    *,
-    workers: int | None = None,
-    log: Callable[[str], None] | None = None,
-) -> Path:
-    """Compute ``front_end``'s log-mels of ``audio_ids`` (files in ``audio_dir``) into ``out`` unless current.
-
-    Every readable clip is packed; then AudioError names the clips whose audio could
-    not be read (callers that may drop clips use ``pack_features`` and its report).
-    """
-    from wstag.data.packing import pack_features
-
-    result = pack_features(audio_dir, audio_ids, out, front_end=front_end, workers=workers,
-                           progress=progress, log=log)
-    if result.unreadable:
-        names = ", ".join(list(result.unreadable)[:5]) + (" ..." if len(result.unreadable) > 5 else "")
-        first = next(iter(result.unreadable.values()))
-        raise AudioError(f"{out}: {len(result.unreadable)} clips have no features, their audio could not "
-                         f"be read ({names}; first: {first})")
-    return result.path
 
 
 class FeatureStore:

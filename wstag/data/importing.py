@@ -68,12 +68,12 @@ from typing import Callable, Iterable, Literal, Sequence
 import numpy as np
 
 from wstag.audio.io import audio_info, load_audio
-from wstag.data.atomic import atomic_open, check_output_folder, recover_folder, swap_folder
 from wstag.data.audiocaps import CaptionRow, read_captions_csv, write_captions_csv
 from wstag.data.audiogrounding import clip_from_v2, load_json, read_v1, write_v2
-from wstag.data.records import SEGMENT_TOLERANCE_S, Clip, Phrase, Segment
 from wstag.data.weak_labels import AUDIOCAPS_CLIP_S, caption_to_weak_clip
 from wstag.errors import AudioError, ConfigError, LabelError
+from wstag.files import atomic_open, check_output_folder, recover_folder, swap_folder
+from wstag.records import SEGMENT_TOLERANCE_S, Clip, Phrase, Segment
 
 SPLITS = ("train", "val", "test")
 #: Extensions load_audio reads (through soundfile); matched in any case.

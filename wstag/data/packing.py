@@ -45,9 +45,9 @@ import torch
 
 from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.audio.io import load_audio
-from wstag.data.atomic import atomic_path
-from wstag.data.feature_cache import GROUP, feature_difference, stored_front_end
+from wstag.data.feature_cache import CACHE_NAME, GROUP, feature_difference, stored_front_end
 from wstag.errors import AudioError
+from wstag.files import atomic_path
 
 #: Clips per in-process packing below which starting worker processes costs more than it saves.
 MIN_CLIPS_PER_WORKER = 16
@@ -378,7 +378,6 @@ def pack_corpus(
 
     Each split's unreadable audio is listed in ``<split>/unreadable.txt`` (removed when none is).
     """
-    from wstag.data.feature_cache import CACHE_NAME
 
     results = {}
     for split in splits:
@@ -396,3 +395,28 @@ def pack_corpus(
             listing.unlink(missing_ok=True)
         results[split] = result
     return results
+
+
+def build_feature_cache(
+    audio_dir: Path,
+    audio_ids: Sequence[str],
+    out: Path,
+    progress: Callable[..., Iterable] | None = None,
+    front_end: FrontEnd = DEFAULT_FRONT_END,
+    *,
+    workers: int | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Path:
+    """Compute ``front_end``'s log-mels of ``audio_ids`` (files in ``audio_dir``) into ``out`` unless current.
+
+    Every readable clip is packed; then AudioError names the clips whose audio could
+    not be read (callers that may drop clips use ``pack_features`` and its report).
+    """
+    result = pack_features(audio_dir, audio_ids, out, front_end=front_end, workers=workers,
+                           progress=progress, log=log)
+    if result.unreadable:
+        names = ", ".join(list(result.unreadable)[:5]) + (" ..." if len(result.unreadable) > 5 else "")
+        first = next(iter(result.unreadable.values()))
+        raise AudioError(f"{out}: {len(result.unreadable)} clips have no features, their audio could not "
+                         f"be read ({names}; first: {first})")
+    return result.path

@@ -15,8 +15,8 @@ from typing import Callable, Iterable
 
 from wstag.data.audiocaps import CaptionRow, read_captions_csv
 from wstag.data.audiogrounding import write_v2
-from wstag.data.records import Clip
 from wstag.errors import LabelError
+from wstag.records import Clip
 from wstag.text.phrases import extract_phrases
 from wstag.text.tokenize import tokenize
 

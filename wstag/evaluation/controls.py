@@ -12,16 +12,16 @@ The model side supplies the scores; these functions choose queries and evaluate.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Iterable, Mapping
 
 import numpy as np
 
 from wstag.audio.frames import DEFAULT_GRID, FrameGrid
-from wstag.data.records import Clip, Phrase
 from wstag.evaluation.metrics import psds
 from wstag.evaluation.pairs import build_pair_inputs, evaluation_pairs
+from wstag.records import Clip, Phrase
+from wstag.seeding import stable_seed
 
 #: Words that name no sound; two phrases sharing only these may still be unrelated.
 _FUNCTION_WORDS = frozenset(
@@ -78,7 +78,7 @@ def _is_absent(clip: Clip, clip_stems: frozenset[str], cand: Clip, j: int,
 
 def _seed(pid: str) -> int:
     # Stable across runs and Python versions (hash() is salted per process).
-    return int.from_bytes(hashlib.sha256(pid.encode()).digest()[:8], "little")
+    return stable_seed(pid)
 
 
 def wrong_query_assignment(clips: Iterable[Clip]) -> dict[str, tuple[str, int]]:

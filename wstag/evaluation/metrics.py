@@ -27,8 +27,8 @@ from sed_scores_eval import intersection_based
 from sed_scores_eval.base_modules.precision_recall import fscore_from_precision_recall
 
 from wstag.audio.frames import DEFAULT_GRID, FrameGrid
-from wstag.data.records import Clip
 from wstag.evaluation import detection_f1
+from wstag.records import Clip
 # Re-exported, defined beside the paper's Th-AUC: DTC = GTC = 0.5, the intersection
 # criteria (half of a detection on reference, half of a reference covered, V-D), and
 # THRESHOLDS, the 50 Th-AUC thresholds 0.01, 0.03, ..., 0.99.

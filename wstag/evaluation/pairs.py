@@ -22,7 +22,7 @@ import pandas as pd
 from sed_scores_eval.base_modules.scores import create_score_dataframe
 
 from wstag.audio.frames import DEFAULT_GRID, FrameGrid
-from wstag.data.records import Clip, short_phrase_keys
+from wstag.records import Clip, short_phrase_keys
 
 #: The one event class every pair is scored under.
 EVENT_CLASS = "query"

@@ -15,23 +15,21 @@ lowest score, where a constant curve detects the whole clip and earns the long e
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from typing import Iterable, Mapping, Sequence
 
-import numpy as np
 
-from wstag.data.records import Clip
 from wstag.errors import ConfigError, QueryError
 from wstag.evaluation.pairs import evaluation_pairs
-from wstag.inference.queries import phrase_token_ids
+from wstag.records import Clip
+from wstag.seeding import stable_rng
+from wstag.text.queries import phrase_token_ids
 from wstag.text.vocabulary import Vocabulary
 
 
 def _draw(seed: int, pid: str, n: int) -> int:
     # Stable across runs and Python versions (hash() is salted per process).
-    digest = hashlib.sha256(f"{seed}|{pid}".encode()).digest()
-    return int(np.random.default_rng(int.from_bytes(digest[:8], "little")).integers(n))
+    return int(stable_rng(seed, pid).integers(n))
 
 
 def unseen_wording_queries(

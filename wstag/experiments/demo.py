@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from wstag.data.atomic import atomic_open
 from wstag.data.audiogrounding import read_v2
 from wstag.errors import ConfigError
 from wstag.experiments.evaluate import METRIC_KEYS, evaluate_model
 from wstag.experiments.ship import measures_wordings, text_encoder_kind
+from wstag.files import atomic_open
 from wstag.scapes.build import build_corpus
 from wstag.scapes.pipeline import prepare_bank
 from wstag.shipped import CONFIG_DIR

@@ -9,10 +9,11 @@ from typing import Callable
 import numpy as np
 
 from wstag.audio.io import load_audio
-from wstag.data.atomic import atomic_open
 from wstag.data.audiogrounding import read_v2
-from wstag.data.feature_cache import CACHE_NAME, FeatureStore, build_feature_cache
+from wstag.data.feature_cache import CACHE_NAME, FeatureStore
+from wstag.data.packing import build_feature_cache
 from wstag.errors import ConfigError
+from wstag.files import atomic_open
 from wstag.evaluation.controls import (
     loudness_pair_scores, loudness_scores, specificity, wrong_query_phrases, wrong_query_psds,
 )

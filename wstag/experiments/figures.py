@@ -15,7 +15,7 @@ whether it holds on this corpus.
   different-class apart, with the thresholds tau and the share of each above them.
 - Fig. 13: the negatives Alg. 1 draws for one training clip under each tau.
 
-Phrase classes are those of ``wstag.sampling.diagnostics.load_train_pool`` (each weak
+Phrase classes are those of ``wstag.experiments.sampling_diagnosis.load_train_pool`` (each weak
 phrase takes the class of the labelled phrase its tokens overlap most); a phrase text
 seen with several classes counts as its most frequent one. Embeddings come from any
 ``PhraseEmbedder`` (SBERT: ``wstag.text.sbert.sbert_embedder``; CLAP's text tower:
@@ -39,9 +39,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from wstag.data.atomic import atomic_open, atomic_path  # noqa: E402
-from wstag.sampling.diagnostics import TrainPool, cluster_purity, load_train_pool, weighted_ari  # noqa: E402
-from wstag.sampling.embedded_pool import PhraseEmbedder  # noqa: E402
+from wstag.files import atomic_open, atomic_path  # noqa: E402
+from wstag.experiments.sampling_diagnosis import TrainPool, cluster_purity, load_train_pool, weighted_ari  # noqa: E402
+from wstag.text.embedder import PhraseEmbedder  # noqa: E402
 from wstag.sampling.similarity_sampler import SimilarityNegativeSampler  # noqa: E402
 
 #: Fig. 11's cluster numbers and Fig. 12/13's thresholds

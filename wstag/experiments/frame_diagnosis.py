@@ -18,7 +18,6 @@ Scores come from ``wstag.inference.scoring.score_pairs``, the evaluation's own p
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -31,8 +30,8 @@ from sklearn.metrics import roc_auc_score
 
 from wstag.audio.frames import FrameGrid
 from wstag.data.audiogrounding import read_v2
-from wstag.data.feature_cache import CACHE_NAME, FeatureStore, build_feature_cache
-from wstag.data.records import Clip
+from wstag.data.feature_cache import CACHE_NAME, FeatureStore
+from wstag.data.packing import build_feature_cache
 from wstag.errors import ConfigError
 from wstag.evaluation.controls import wrong_query_phrases
 from wstag.evaluation.metrics import psds
@@ -40,6 +39,8 @@ from wstag.evaluation.pairs import PairInputs, build_pair_inputs, evaluation_pai
 from wstag.inference.scoring import score_pairs
 from wstag.models.checkpoint import load_model
 from wstag.models.pooling import get_pooling
+from wstag.records import Clip
+from wstag.seeding import stable_rng
 
 Scores = Mapping[str, np.ndarray]
 Labels = Mapping[str, np.ndarray]
@@ -242,7 +243,7 @@ def class_similarity(texts_by_class: Mapping[str, Sequence[str]],
 
 def _rng(pid: str, tag: str) -> np.random.Generator:
     # Stable across runs (hash() is salted per process).
-    return np.random.default_rng(int.from_bytes(hashlib.sha256(f"{pid}|{tag}".encode()).digest()[:8], "little"))
+    return stable_rng(pid, tag)
 
 
 def close_far_queries(clips: Sequence[Clip], names: Sequence[str], sim: np.ndarray,

@@ -383,6 +383,7 @@ class Group:
     corpus_figure: str | None = None
     #: a figure drawn from the group's trained models (seed 0) after its rows: ``figures/{name}_models.png``
     model_figure: str | None = None
+    figure_models: tuple[str, ...] = ()  # the rows whose seed-0 models that figure draws
 
 
 GROUPS = {
@@ -426,7 +427,7 @@ GROUPS = {
                   note="The training split's phrase occurrences per sound class (the corpus knows each "
                        "phrase's class)."),
     "fig14": Group("fig14", "Fig. 14: one short test pair, baseline vs best WSTAG vs SSTAG", FIG14,
-                   lambda results: [], model_figure="fig14",
+                   lambda results: [], model_figure="fig14", figure_models=FIG14_MODELS,
                    note="The short-duration test pair drawn with seed 0, each system's frame probability "
                         "(seed 0 models) over the spectrogram; the reference segments shaded."),
     "fig13": Group("fig13", "Fig. 13: negatives drawn under each tau", (), lambda results: [],

@@ -17,9 +17,9 @@ import statistics
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from wstag.data.atomic import atomic_open
 from wstag.experiments.report import Difference, paired_difference
 from wstag.experiments.runner import GroupRun, Row
+from wstag.files import atomic_open
 
 DEMO = "phrase_random_cpu_minilm"
 WORD_DEMO = "phrase_random_cpu"  # the same recipe with the paper's word-embedding mean

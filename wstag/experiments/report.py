@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from wstag.data.atomic import atomic_open
 from wstag.experiments.runner import GroupRun, Row
+from wstag.files import atomic_open
 
 FIGURES = ("psds_whole", "th_auc_whole", "psds_short", "th_auc_short")
 CONTROLS = ("psds_whole_wrong_query", "specificity", "psds_whole_loudness")
@@ -390,10 +390,9 @@ def draw_model_figure(group, data: Path, out: Path, seed: int = 0) -> Path | Non
     if not group.model_figure:
         return None
     from wstag.experiments import figures
-    from wstag.experiments.groups import FIG14_MODELS
 
     labels = {r.key: r.label for r in group.rows}
-    models = {labels[k]: Path(out) / "models" / f"{k}-seed{seed}" for k in FIG14_MODELS}
+    models = {labels[k]: Path(out) / "models" / f"{k}-seed{seed}" for k in group.figure_models}
     if not all((m / "config.json").is_file() for m in models.values()):
         return None
     folder = Path(out) / "figures"

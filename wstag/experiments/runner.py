@@ -30,8 +30,8 @@ from typing import Callable, Sequence
 
 from typing import TYPE_CHECKING
 
-from wstag.data.atomic import atomic_open
 from wstag.errors import ConfigError
+from wstag.files import atomic_open
 from wstag.provenance import code_commit
 from wstag.shipped import CONFIG_DIR  # the rows' configs: package data, so an installed wheel has them
 

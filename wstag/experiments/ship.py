@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from wstag.data.atomic import atomic_open, swap_folder
 from wstag.errors import ConfigError, ModelFolderError
 from wstag.experiments.evaluate import METRIC_KEYS, evaluate_model
 from wstag.experiments.wordings import WORDING_KEYS
+from wstag.files import atomic_open, swap_folder
 from wstag.models.checkpoint import CONFIG, VOCAB, WEIGHTS
 from wstag.provenance import code_commit, config_hash
 from wstag.shipped import CARD_JSON, CARD_MD, PRETRAINED_DIR, resolve_model

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from wstag.data.atomic import atomic_open
 from wstag.experiments.evaluate import evaluate_model
+from wstag.files import atomic_open
 from wstag.training.config import load_experiment
 from wstag.training.run import train
 

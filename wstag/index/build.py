@@ -23,8 +23,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from wstag.data.atomic import atomic_path
 from wstag.errors import AudioError, ConfigError
+from wstag.files import atomic_path
 from wstag.index.manifest import (
     DTYPE, Failure, FileEntry, Manifest, ModelInfo, build_lock, is_index, read_manifest, readable,
     remove_orphans, write_manifest,

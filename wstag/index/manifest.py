@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from wstag.audio.frames import FrameGrid
-from wstag.data.atomic import atomic_path
 from wstag.errors import ConfigError
+from wstag.files import atomic_path
 
 MANIFEST = "manifest.json"
 LOCK = ".lock"

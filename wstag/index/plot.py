@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from wstag.data.atomic import atomic_path  # noqa: E402
+from wstag.files import atomic_path  # noqa: E402
 
 MAX_PANELS = 8
 

@@ -27,13 +27,12 @@ import torch
 from wstag.audio.io import RESAMPLE_QUALITY, AudioBlock, iter_audio_blocks, validate_waveform
 from wstag.errors import AudioError, ConfigError, QueryError
 from wstag.inference.formats import to_tsv  # noqa: F401 - re-exported: older callers import it from here
-from wstag.inference.queries import (
-    check_median, check_open_phrase, check_phrases, check_threshold, phrase_token_ids,
-)
+from wstag.inference.queries import check_median, check_phrases, check_threshold
 from wstag.inference.results import Detection, Detections, Encoded, Scores  # noqa: F401 - the public types
 from wstag.models.checkpoint import CONFIG, WEIGHTS, load_model
 from wstag.models.text_encoder import pad_token_ids
 from wstag.shipped import resolve_model
+from wstag.text.queries import check_open_phrase, phrase_token_ids
 
 MIN_SECONDS = 0.1
 BLOCK_SECONDS = 30.0

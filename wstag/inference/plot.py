@@ -16,7 +16,7 @@ import torch  # noqa: E402
 from wstag.audio.frames import FrameGrid  # noqa: E402
 from wstag.audio.frontend import FrontEnd  # noqa: E402
 from wstag.audio.io import load_audio  # noqa: E402
-from wstag.data.atomic import atomic_path  # noqa: E402
+from wstag.files import atomic_path  # noqa: E402
 from wstag.inference.results import Detections  # noqa: E402
 
 MAX_SPECTROGRAM_SECONDS = 600.0

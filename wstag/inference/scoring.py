@@ -16,11 +16,11 @@ import torch
 
 from wstag.audio.frontend import FEATURE_FIELDS
 from wstag.data.feature_cache import FeatureStore, pad_features
-from wstag.data.records import Clip
 from wstag.errors import ConfigError
 from wstag.evaluation.pairs import evaluation_pairs
 from wstag.models.grounding import GroundingModel
 from wstag.models.text_encoder import pad_token_ids
+from wstag.records import Clip
 from wstag.text.vocabulary import Vocabulary
 
 

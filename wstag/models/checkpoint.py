@@ -193,7 +193,7 @@ def _load_weights(folder: Path, model: GroundingModel) -> None:
 
 
 def write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
-    # Models may not import wstag.data (layering), so not wstag.data.atomic.
+    # Models may not import wstag.data (layering), so not wstag.files.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     os.close(fd)
     try:

@@ -13,7 +13,6 @@ PSDS here, whatever the embeddings. Real data (AudioCaps) has no such labels.
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -47,13 +46,6 @@ class ClassOracleNegativeSampler(RandomNegativeSampler):
 
     def sample(self, positives: Sequence[str], n_total: int, rng: np.random.Generator) -> list[str]:
         return self._draw(self.banned(positives), max(0, n_total - len(positives)), rng)
-
-
-def phrase_classes(data_dir: Path) -> dict[str, str | None]:
-    """Each training phrase's true class, from the benchmark's ``train/labels.json``."""
-    from wstag.sampling.diagnostics import load_train_pool  # the classes, read as the diagnosis reads them
-
-    return load_train_pool(Path(data_dir)).majority_classes()
 
 
 class AllClassesSampler:

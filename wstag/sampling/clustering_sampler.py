@@ -24,7 +24,8 @@ from typing import Iterable, Sequence
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering, KMeans, SpectralClustering
 
-from wstag.sampling.embedded_pool import EmbeddedPool, PhraseEmbedder
+from wstag.sampling.embedded_pool import EmbeddedPool
+from wstag.text.embedder import PhraseEmbedder
 
 CLUSTERING = ("kmeans", "spectral", "agglomerative")
 #: "uniform": Alg. 2's random cluster order; "proportional": clusters weighted by their phrase occurrences

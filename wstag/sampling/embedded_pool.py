@@ -10,12 +10,12 @@ is as likely to be a negative as captions make it a positive (see ``random_sampl
 from __future__ import annotations
 
 from collections import Counter
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
-#: texts -> (N, D) unit-norm embeddings
-PhraseEmbedder = Callable[[Sequence[str]], np.ndarray]
+from wstag.text.embedder import PhraseEmbedder
+
 
 
 class EmbeddedPool:

@@ -12,7 +12,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from wstag.sampling.embedded_pool import EmbeddedPool, PhraseEmbedder
+from wstag.sampling.embedded_pool import EmbeddedPool
+from wstag.text.embedder import PhraseEmbedder
 
 
 class SimilarityNegativeSampler:

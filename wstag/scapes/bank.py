@@ -25,8 +25,8 @@ import numpy as np
 import soxr
 
 from wstag.audio.io import audio_info, load_audio, write_flac
-from wstag.data.atomic import atomic_open
 from wstag.errors import AudioError, ConfigError
+from wstag.files import atomic_open
 from wstag.scapes.classtable import ClassTable, ResolvedFile, resolve_sources
 from wstag.scapes.fetch import AUDIO_SUFFIXES, sources_dir
 

@@ -24,12 +24,12 @@ from typing import Callable, Iterable
 import numpy as np
 
 from wstag.audio.io import load_audio, write_flac
-from wstag.data.atomic import atomic_open, recover_folder, swap_folder
 from wstag.data.audiocaps import CaptionRow, write_captions_csv
 from wstag.data.audiogrounding import write_v2
-from wstag.data.records import Clip
 from wstag.data.weak_labels import captions_to_weak_clips
 from wstag.errors import ConfigError
+from wstag.files import atomic_open, recover_folder, swap_folder
+from wstag.records import Clip
 from wstag.scapes.bank import SAMPLE_RATE, SPLITS, Recording, SoundBank
 from wstag.scapes.captions import write_caption
 from wstag.scapes.mixing import Composer, MixConfig, render

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from wstag.data.records import Clip, Phrase, Segment
+from wstag.records import Clip, Phrase, Segment
 from wstag.scapes.mixing import PlacedEvent
 from wstag.text.phrases import extract_phrases
 from wstag.text.tokenize import tokenize

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Callable, Iterable
 
-from wstag.data.atomic import write_json
+from wstag.files import write_json
 from wstag.scapes.bank import MANIFEST_VERSION, SoundBank, build_bank, load_bank
 from wstag.scapes.classtable import ClassTable, load_class_table
 from wstag.scapes.fetch import DEBIAN_PACKAGES, FetchedPackage, default_cache_dir, fetch_all

@@ -17,11 +17,11 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from wstag.data.atomic import atomic_open
 from wstag.errors import ConfigError
-from wstag.inference.queries import is_function_word  # the rule that refuses a phrase with no known sound word
+from wstag.files import atomic_open
 from wstag.scapes import captions
 from wstag.scapes.classtable import ClassTable
+from wstag.text.queries import is_function_word  # the rule that refuses a phrase with no known sound word
 from wstag.text.tokenize import tokenize
 
 WORDINGS_FILE = "wordings.json"

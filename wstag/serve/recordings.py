@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wstag.data.audiogrounding import read_v2
-from wstag.data.records import Phrase
 from wstag.errors import ConfigError
+from wstag.records import Phrase
 from wstag.serve.guards import megabytes  # one wording of sizes for every refusal
 
 SPLITS = ("test", "val", "train")

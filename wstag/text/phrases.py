@@ -2,7 +2,7 @@
 
 Phrase-level WSTAG trains on the phrases of each caption, and is evaluated on phrases
 that human annotators marked in AudioGrounding. The annotators' convention, read off
-AudioGrounding v1 (see :mod:`wstag.text.agreement`), is simple: a phrase is a maximal
+AudioGrounding v1 (see :mod:`wstag.data.parser_agreement`), is simple: a phrase is a maximal
 run of content words. Connectives ("and", "followed by", "while", "as", "then", ...),
 prepositions, pronouns, numerals, adverbs of manner or place ("loudly", "nearby"),
 punctuation and possessive clitics are never part of a phrase; they separate phrases.
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from wstag.data.records import Phrase
+from wstag.records import Phrase
 from wstag.text.tokenize import tokenize
 
 #: Words that join clauses or events: always a phrase boundary, never in a phrase.

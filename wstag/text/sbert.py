@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 
 from wstag.errors import ConfigError
-from wstag.sampling.embedded_pool import PhraseEmbedder
+from wstag.text.embedder import PhraseEmbedder
 
 #: Output width of all-MiniLM-L6-v2.
 SBERT_DIM = 384

@@ -132,7 +132,7 @@ class Vocabulary:
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
-    # wstag.data.atomic does this too, but text sits below data and must not import it.
+    # wstag.files does this too, but text sits below data and must not import it.
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     try:

@@ -18,9 +18,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from wstag.data.feature_cache import FeatureStore, pad_features
-from wstag.data.records import Clip
 from wstag.models.clap import ClapConfig, ClapModel, contrastive_loss, save_clap
 from wstag.models.text_encoder import pad_token_ids
+from wstag.records import Clip
 from wstag.text.vocabulary import Vocabulary
 from wstag.training.config import ClapTrainingConfig
 from wstag.training.fit import fit

@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import Dataset
 
 from wstag.data.feature_cache import FeatureStore, pad_features
-from wstag.data.records import Clip
+from wstag.records import Clip
 from wstag.text.vocabulary import Vocabulary
 
 

@@ -21,17 +21,18 @@ from lightning.pytorch.callbacks import Callback
 from torch.utils.data import DataLoader
 
 from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
-from wstag.data.atomic import atomic_open
 from wstag.data.audiogrounding import read_v2, read_weak_v2
 from wstag.data.feature_cache import CACHE_NAME, FeatureStore
 from wstag.data.packing import pack_features
 from wstag.errors import ConfigError
+from wstag.files import atomic_open
 from wstag.models.checkpoint import CONFIG, WEIGHTS, check_front_end, read_front_end, save_model
 from wstag.models.clap import CONFIG as CLAP_CONFIG
 from wstag.models.clap import load_clap
 from wstag.models.factory import build_model
 from wstag.provenance import code_commit
-from wstag.sampling.class_oracle_sampler import AllClassesSampler, ClassOracleNegativeSampler, phrase_classes
+from wstag.data.phrase_classes import phrase_classes
+from wstag.sampling.class_oracle_sampler import AllClassesSampler, ClassOracleNegativeSampler
 from wstag.sampling.clustering_sampler import ClusteringNegativeSampler
 from wstag.sampling.random_sampler import RandomNegativeSampler
 from wstag.sampling.similarity_sampler import SimilarityNegativeSampler

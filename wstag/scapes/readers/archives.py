@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 from typing import Callable, Iterator
 
-from wstag.data.atomic import atomic_open, atomic_path
 from wstag.errors import FetchError
+from wstag.files import atomic_open, atomic_path
 from wstag.scapes.readers._common import AUDIO_SUFFIXES, TEXT_SUFFIXES, has_suffix, safe_member_path
 from wstag.scapes.readers.cat import CatEntry, iter_cat
 from wstag.scapes.readers.ocg import iter_ocg

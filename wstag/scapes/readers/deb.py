@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Iterator, NamedTuple
 
-from wstag.data.atomic import atomic_path
 from wstag.errors import FetchError
+from wstag.files import atomic_path
 from wstag.scapes.readers._common import (
     ARCHIVE_SUFFIXES,
     AUDIO_SUFFIXES,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.sampling.fake_embeddings import AXIS, CLASS_OF, WORDINGS, fake_embed, write_corpus  # noqa: F401
-from wstag.sampling import diagnostics as D
+from wstag.experiments import sampling_diagnosis as D
 from wstag.sampling.random_sampler import RandomNegativeSampler
 
 # class -> two wordings; the fake embedder puts a class's wordings close together
@@ -159,7 +159,9 @@ def test_a_corpus_without_classes_is_refused(tmp_path):
     labels = json.loads((corpus / "train" / "labels.json").read_text())
     del labels[0]["classes_present"]
     (corpus / "train" / "labels.json").write_text(json.dumps(labels))
-    with pytest.raises(D.LabelError, match="classes_present"):
+    from wstag.errors import LabelError
+
+    with pytest.raises(LabelError, match="classes_present"):
         D.load_train_pool(corpus)
 
 

@@ -11,7 +11,7 @@ import os
 from typing import Iterable
 
 from wstag.data.audiogrounding import read_v1
-from wstag.data.records import Clip
+from wstag.records import Clip
 from wstag.text.phrases import extract_phrases
 
 

@@ -31,81 +31,17 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from wstag.data.audiogrounding import load_json, read_weak_v2
-from wstag.data.records import Clip
-from wstag.errors import LabelError
+from wstag.data.phrase_classes import NO_CLASS, TrainPool, load_train_pool
+from wstag.records import Clip
 from wstag.sampling.clustering_sampler import CLUSTER_DRAWS, ClusteringNegativeSampler, cluster_labels
-from wstag.sampling.embedded_pool import PhraseEmbedder
+from wstag.text.embedder import PhraseEmbedder
 from wstag.sampling.random_sampler import RandomNegativeSampler
 from wstag.sampling.similarity_sampler import SimilarityNegativeSampler
 
-#: Class of a phrase that names no sound class ("briefly", "several times").
-NO_CLASS = None
 TOP = 10  # offenders listed per table
 
 
 # --------------------------------------------------------------------------- data
-
-
-@dataclass(frozen=True)
-class TrainPool:
-    """The training clips with phrases, each phrase's true class, and each clip's audible classes."""
-
-    clips: list[Clip]  # clips with at least one phrase, in weak.json order (as PhraseLevelDataset keeps them)
-    phrase_classes: list[list[str | None]]  # per clip, per phrase (weak order); None: no sound class
-    present: list[frozenset[str]]  # per clip: every audible class, uncaptioned background included
-
-    @property
-    def pool(self) -> list[str]:
-        """Every phrase occurrence, as ``make_sampler`` builds the pool."""
-        return [p.text for c in self.clips for p in c.phrases]
-
-    def text_classes(self) -> dict[str, Counter]:
-        """Phrase text -> Counter of its true classes over its occurrences."""
-        out: dict[str, Counter] = defaultdict(Counter)
-        for clip, classes in zip(self.clips, self.phrase_classes):
-            for p, k in zip(clip.phrases, classes):
-                out[p.text][k] += 1
-        return dict(out)
-
-    def majority_classes(self) -> dict[str, str | None]:
-        """Phrase text -> its most common true class (a real class before NO_CLASS)."""
-        return {t: majority_class(c) for t, c in self.text_classes().items()}
-
-
-def _span_class(phrase, labelled: Sequence[tuple[int, int, str]]) -> str | None:
-    """The class of the labelled phrase whose token span overlaps ``phrase`` most.
-
-    Weak phrases can differ from the labelled ones by a modifier ("a dog barks briefly"
-    against "a dog barks"); a phrase overlapping none ("several times") has no class.
-    """
-    best, best_overlap = NO_CLASS, 0
-    for start, end, cls in labelled:
-        overlap = min(phrase.end_index, end) - max(phrase.start_index, start) + 1
-        if overlap > best_overlap:
-            best, best_overlap = cls, overlap
-    return best
-
-
-def load_train_pool(data_dir: Path, split: str = "train") -> TrainPool:
-    """The split's weak clips (what training reads) with the classes of its labels.json."""
-    folder = Path(data_dir) / split
-    clips = read_weak_v2(folder / "weak.json")
-    labels = load_json(folder / "labels.json")
-    if not isinstance(labels, list) or len(labels) != len(clips):
-        raise LabelError(f"{folder / 'labels.json'}: expected a list of {len(clips)} entries like weak.json")
-    kept, classes, present = [], [], []
-    for clip, entry in zip(clips, labels):
-        if entry.get("audio_id") != clip.audio_id or "phrase_classes" not in entry or "classes_present" not in entry:
-            raise LabelError(f"{folder / 'labels.json'}: entry for {clip.audio_id} lacks phrase_classes/"
-                             f"classes_present or is out of order (a benchmark corpus built by `wstag data build`?)")
-        if not clip.phrases:
-            continue
-        labelled = [(q["start_index"], q["end_index"], k) for q, k in zip(entry["phrases"], entry["phrase_classes"])]
-        kept.append(clip)
-        classes.append([_span_class(p, labelled) for p in clip.phrases])
-        present.append(frozenset(entry["classes_present"]))
-    return TrainPool(kept, classes, present)
 
 
 def _memoised(embed: PhraseEmbedder, texts: Sequence[str]) -> tuple[PhraseEmbedder, np.ndarray]:
@@ -441,12 +377,6 @@ def probe_draws(draws: Sequence[Draw], text_class: Mapping[str, Any], seed: int 
 
 
 # --------------------------------------------------------------------------- all together
-
-
-def majority_class(counter: Counter) -> Any:
-    """The most common class of a text, preferring a real class to NO_CLASS."""
-    real = [(v, k) for k, v in counter.items() if k is not NO_CLASS]
-    return max(real, key=lambda x: (x[0], str(x[1])))[1] if real else NO_CLASS
 
 
 def diagnose_sampling(data_dir: Path, embedders: dict[str, PhraseEmbedder], n_values: Sequence[int] = (8, 16, 32),
