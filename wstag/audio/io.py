@@ -20,7 +20,6 @@ import contextlib
 import os
 import struct
 import sys
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ import soundfile as sf
 import soxr
 
 from wstag.errors import AudioError
+from wstag.files import atomic_path
 
 DEFAULT_SAMPLE_RATE = 32000
 RESAMPLE_QUALITY = "HQ"
@@ -400,14 +400,6 @@ def write_flac(path: str | os.PathLike, audio: np.ndarray, sample_rate: int) -> 
     path = Path(path)
     audio = validate_waveform(audio, f"audio for {path}")
     audio = np.clip(audio, -1.0, 1.0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Temp-then-rename in the same folder (audio may not import wstag.files).
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         sf.write(tmp, audio, int(sample_rate), format="FLAC", subtype="PCM_16")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

@@ -10,7 +10,7 @@ import typer
 
 from wstag.cli.common import handle_errors, log, progress
 from wstag.experiments.groups import GROUPS
-from wstag.files import write_json
+from wstag.files import atomic_open, write_json
 
 app = typer.Typer(help="Reproduce the paper's tables: resumable runs, one JSON per row and seed, REPORT.md.",
                   no_args_is_help=True)
@@ -121,9 +121,6 @@ def sampling_diagnosis(
     seed: int = typer.Option(0, help="Seed of the draws and the clustering."),
 ) -> None:
     """Why a negative sampler helps or hurts: embedding purity, false negatives, balance, text-only probe."""
-    import json
-
-    from wstag.files import atomic_open
     from wstag.experiments.sampling_diagnosis import diagnose_sampling, format_diagnosis
 
     embedders = {}
@@ -138,8 +135,7 @@ def sampling_diagnosis(
         embedders["sbert"] = sbert_embedder()
     result = diagnose_sampling(data, embedders, seed=seed)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(out) as fh:
-        json.dump(result, fh, indent=1)
+    write_json(out, result)
     text = format_diagnosis(result)
     with atomic_open(out.with_suffix(".md")) as fh:
         fh.write(text)
@@ -157,7 +153,6 @@ def negative_similarity(
     seed: int = typer.Option(0, help="Seed of the draw."),
 ) -> None:
     """Share of random sampling's negatives within Sentence-BERT cosine tau of a positive, per label set."""
-    from wstag.files import atomic_open
     from wstag.data.audiogrounding import read_weak_v2
     from wstag.data.importing import read_grounding_labels
     from wstag.provenance import code_commit
@@ -173,8 +168,7 @@ def negative_similarity(
         typer.echo(f"{path}: {share['clips']} clips, {share['distinct_phrases']} distinct phrases; negatives within "
                    + ", ".join(f"tau {t}: {100 * v:.1f} %" for t, v in share["share_within_tau"].items()))
     out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(out) as fh:
-        json.dump(result, fh, indent=1)
+    write_json(out, result)
     log(f"wrote {out}")
 
 
@@ -195,8 +189,7 @@ def frame_diagnosis(
     stem = out.with_suffix("") if out.suffix in (".json", ".md") else out
     stem.parent.mkdir(parents=True, exist_ok=True)
     json_path, md_path = Path(f"{stem}.json"), Path(f"{stem}.md")
-    with atomic_open(json_path) as fh:
-        json.dump(result, fh, indent=1)
+    write_json(json_path, result)
     text = format_frame_diagnosis(result)
     with atomic_open(md_path) as fh:
         fh.write(text)

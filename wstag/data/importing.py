@@ -56,7 +56,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import os
 import re
 import shutil
@@ -72,7 +71,7 @@ from wstag.data.audiocaps import CaptionRow, read_captions_csv, write_captions_c
 from wstag.data.audiogrounding import clip_from_v2, load_json, read_v1, write_v2
 from wstag.data.weak_labels import AUDIOCAPS_CLIP_S, caption_to_weak_clip
 from wstag.errors import AudioError, ConfigError, LabelError
-from wstag.files import atomic_open, check_output_folder, recover_folder, swap_folder
+from wstag.files import atomic_open, check_output_folder, recover_folder, swap_folder, write_json
 from wstag.records import SEGMENT_TOLERANCE_S, Clip, Phrase, Segment
 
 SPLITS = ("train", "val", "test")
@@ -428,9 +427,7 @@ def _missing_lines(entries: list[_Entry]) -> str:
 
 def _write_report(folder: Path, report: dict, entries: list[_Entry]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    with atomic_open(folder / REPORT_NAME, "w", encoding="utf-8") as fh:
-        json.dump(report, fh, indent=1)
-        fh.write("\n")
+    write_json(folder / REPORT_NAME, report)
     with atomic_open(folder / MISSING_NAME, "w", encoding="utf-8", newline="") as fh:
         fh.write(_missing_lines(entries))
 
@@ -611,9 +608,7 @@ def _write_corpus(
                                                  "duplicate_names", "longer_than_12s")},
               "stats": stats}
     _write_report(tmp, report, all_entries)
-    with atomic_open(tmp / COMPLETE_MARKER, "w", encoding="utf-8") as fh:
-        json.dump(corpus, fh, indent=1)
-        fh.write("\n")
+    write_json(tmp / COMPLETE_MARKER, corpus)
     swap_folder(tmp, out)  # the old corpus is deleted only once the new one is in place
     return ImportResult(out, info["source"], info.get("seed"), content_hash, sizes, report["counts"], stats, report)
 

@@ -19,7 +19,7 @@ from wstag.data.audiogrounding import read_v2
 from wstag.errors import ConfigError
 from wstag.experiments.evaluate import METRIC_KEYS, evaluate_model
 from wstag.experiments.ship import measures_wordings, text_encoder_kind
-from wstag.files import atomic_open
+from wstag.files import atomic_open, write_json
 from wstag.scapes.build import build_corpus
 from wstag.scapes.pipeline import prepare_bank
 from wstag.shipped import CONFIG_DIR
@@ -179,6 +179,5 @@ def run_demo(
             "data_loading_share": result.data_loading_share,
             "text_encoder": "MiniLM" if text_encoder_kind(saved) == "minilm" else "word-embedding"}
     report = write_report(out_dir, metrics, seconds, info, plot, peak)
-    with atomic_open(out_dir / f"metrics-seed{seed}.json") as fh:
-        json.dump({"metrics": metrics, "seconds": seconds, "peak_rss_mb": peak, "train": info}, fh, indent=1)
+    write_json(out_dir / f"metrics-seed{seed}.json", {"metrics": metrics, "seconds": seconds, "peak_rss_mb": peak, "train": info})
     return DemoResult(report, metrics, seconds, peak)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
@@ -13,7 +12,7 @@ from wstag.data.audiogrounding import read_v2
 from wstag.data.feature_cache import CACHE_NAME, FeatureStore
 from wstag.data.packing import build_feature_cache
 from wstag.errors import ConfigError
-from wstag.files import atomic_open
+from wstag.files import write_json as save_json  # the name write_json is a parameter below
 from wstag.evaluation.controls import (
     loudness_pair_scores, loudness_scores, specificity, wrong_query_phrases, wrong_query_psds,
 )
@@ -75,6 +74,5 @@ def evaluate_model(
                                        seed=wording_seed, progress=progress))
     metrics = {k: (float(v) if isinstance(v, (np.floating, float)) else v) for k, v in metrics.items()}
     if write_json:
-        with atomic_open(Path(model_dir) / "metrics.json") as fh:
-            json.dump({"split": split, "data": str(data_dir), **metrics}, fh, indent=1)
+        save_json(Path(model_dir) / "metrics.json", {"split": split, "data": str(data_dir), **metrics})
     return metrics

@@ -31,7 +31,7 @@ from typing import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from wstag.errors import ConfigError
-from wstag.files import atomic_open
+from wstag.files import write_json
 from wstag.provenance import code_commit
 from wstag.shipped import CONFIG_DIR  # the rows' configs: package data, so an installed wheel has them
 
@@ -287,6 +287,5 @@ def _run_row(row: Row, seed: int, config: "ExperimentConfig", data: Path, group:
     }
     path = group.result_path(row, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(path) as fh:
-        json.dump(result, fh, indent=1)
+    write_json(path, result)
     return result

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from wstag.experiments.evaluate import evaluate_model
-from wstag.files import atomic_open
+from wstag.files import write_json
 from wstag.training.config import load_experiment
 from wstag.training.run import train
 
@@ -44,8 +44,7 @@ def run_rows(
         row = {"row": cfg.name, "config": str(path), "overrides": list(overrides), "epochs": result.epochs,
                "train_seconds": round(result.seconds, 1), "total_seconds": round(time.perf_counter() - start, 1),
                **{k: metrics[k] for k in COLUMNS + ("psds_whole_loudness",)}}
-        with atomic_open(done) as fh:
-            json.dump(row, fh, indent=1)
+        write_json(done, row)
         say(f"[{cfg.name}] " + ", ".join(f"{k} {row[k]}" for k in COLUMNS) + f", {row['train_seconds']:.0f} s")
         rows.append(row)
     return rows

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -30,6 +29,7 @@ from safetensors.torch import load_file, save_file
 from wstag.audio.frames import FrameGrid
 from wstag.audio.frontend import FrontEnd
 from wstag.errors import ConfigError, ModelFolderError
+from wstag.files import atomic_path
 from wstag.models.factory import ModelConfig, build_model, model_config_of
 from wstag.models.grounding import GroundingModel
 from wstag.models.minilm_text import TextModelMissing
@@ -193,15 +193,9 @@ def _load_weights(folder: Path, model: GroundingModel) -> None:
 
 
 def write_atomic(path: Path, write: Callable[[Path], Any]) -> None:
-    # Models may not import wstag.data (layering), so not wstag.files.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """``write(tmp)`` to a temporary file beside ``path``, renamed into place when it returns."""
+    with atomic_path(path) as tmp:
+        write(tmp)
 
 
 def _few(items: list[str], n: int = 5) -> str:

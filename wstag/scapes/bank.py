@@ -26,7 +26,7 @@ import soxr
 
 from wstag.audio.io import audio_info, load_audio, write_flac
 from wstag.errors import AudioError, ConfigError
-from wstag.files import atomic_open
+from wstag.files import write_json
 from wstag.scapes.classtable import ClassTable, ResolvedFile, resolve_sources
 from wstag.scapes.fetch import AUDIO_SUFFIXES, sources_dir
 
@@ -253,8 +253,7 @@ def build_bank(
             rows.append(asdict(rec))
     content_hash = _hash_manifest(rows)
     manifest = {"version": MANIFEST_VERSION, "sample_rate": SAMPLE_RATE, "content_hash": content_hash, "recordings": rows}
-    with atomic_open(root / "manifest.json") as fh:
-        json.dump(manifest, fh, indent=1)
+    write_json(root / "manifest.json", manifest)
     return SoundBank(root, tuple(Recording(**r) for r in rows), table, content_hash)
 
 

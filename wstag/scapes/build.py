@@ -28,7 +28,7 @@ from wstag.data.audiocaps import CaptionRow, write_captions_csv
 from wstag.data.audiogrounding import write_v2
 from wstag.data.weak_labels import captions_to_weak_clips
 from wstag.errors import ConfigError
-from wstag.files import atomic_open, recover_folder, swap_folder
+from wstag.files import recover_folder, swap_folder, write_json
 from wstag.records import Clip
 from wstag.scapes.bank import SAMPLE_RATE, SPLITS, Recording, SoundBank
 from wstag.scapes.captions import write_caption
@@ -209,7 +209,6 @@ def build_corpus(
         "content_hash": h.hexdigest()[:16], "mix_config": asdict(config), "stats": stats,
     }
     write_corpus_wordings(tmp, bank.table)  # held-out query wordings: outside the hash, they change no clip
-    with atomic_open(tmp / COMPLETE_MARKER) as fh:
-        json.dump(info, fh, indent=1)
+    write_json(tmp / COMPLETE_MARKER, info)
     swap_folder(tmp, out)  # the old corpus is deleted only once the new one is in place
     return CorpusInfo(out, preset, seed, info["content_hash"], bank.content_hash, stats)

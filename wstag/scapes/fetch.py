@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from wstag.errors import FetchError
+from wstag.files import swap_folder, write_json
 from wstag.scapes.readers.archives import extract_archive
 from wstag.scapes.readers.deb import deb_version, extract_deb, verify_deb
 
@@ -207,10 +208,8 @@ def _unpack(archive: Path, root: Path, package: str, version: str, extract: Call
         "archive_size": archive.stat().st_size,
         "n_audio": n_audio,
     }
-    (tmp_root / ".completed").write_text(json.dumps(marker, indent=1))
-    if root.exists():
-        shutil.rmtree(root)
-    os.replace(tmp_root, root)
+    write_json(tmp_root / ".completed", marker)
+    swap_folder(tmp_root, root)
     return n_audio
 
 

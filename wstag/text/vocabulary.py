@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from wstag.errors import ConfigError, QueryError
+from wstag.files import atomic_open
 from wstag.text.tokenize import tokenize
 
 PAD = "<pad>"
@@ -132,13 +132,5 @@ class Vocabulary:
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
-    # wstag.files does this too, but text sits below data and must not import it.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_open(path, encoding="utf-8") as fh:
+        fh.write(text)

@@ -24,14 +24,14 @@ from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.data.audiogrounding import read_v2, read_weak_v2
 from wstag.data.feature_cache import CACHE_NAME, FeatureStore
 from wstag.data.packing import pack_features
+from wstag.data.phrase_classes import phrase_classes
 from wstag.errors import ConfigError
-from wstag.files import atomic_open
+from wstag.files import write_json
 from wstag.models.checkpoint import CONFIG, WEIGHTS, check_front_end, read_front_end, save_model
 from wstag.models.clap import CONFIG as CLAP_CONFIG
 from wstag.models.clap import load_clap
 from wstag.models.factory import build_model
 from wstag.provenance import code_commit
-from wstag.data.phrase_classes import phrase_classes
 from wstag.sampling.class_oracle_sampler import AllClassesSampler, ClassOracleNegativeSampler
 from wstag.sampling.clustering_sampler import ClusteringNegativeSampler
 from wstag.sampling.random_sampler import RandomNegativeSampler
@@ -247,8 +247,7 @@ def check_run_front_end(out_dir: Path, front_end: FrontEnd) -> None:
             raise ConfigError(f"{out_dir}: this run was started with another front end ({diff}, run vs config); "
                               f"use another --out")
         return
-    with atomic_open(path) as fh:
-        json.dump(front_end.to_dict(), fh, indent=1)
+    write_json(path, front_end.to_dict())
 
 
 def finished_run(out_dir: Path) -> TrainResult | None:
