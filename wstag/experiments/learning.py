@@ -40,6 +40,12 @@ LADDER = (
     _rung("learn_scale", "+ a learned logit scale (init 4) and bias (init 0)", *SCALE),
     _rung("learn_nodropout", "no dropout in the CRNN", *NO_DROPOUT),
     _rung("learn_adamw", "AdamW, weight decay 0.01, 1 warm-up epoch", *ADAMW),
+    # calibration across queries: a logit bias learned from the prior, and the paper's n = 32 with it
+    _rung("learn_bias", "a learned logit scale and bias started at the paper's form (scale 1, bias 0)",
+          "model.similarity.learned=true"),
+    _rung("learn_n32", "n 32 phrases per clip (the paper's), paper form", "training.n_phrases=32"),
+    _rung("learn_n32_bias", "n 32, a learned logit scale and bias started at the log-odds of 4 positives in 32",
+          "training.n_phrases=32", "model.similarity.learned=true", "model.similarity.bias=-1.95"),
     # localisation: how much the BiGRU's clip-wide context spreads a phrase over the clip
     _rung("learn_nogru", "no BiGRU: each frame from the CNN's few hundred ms only (a diagnostic)",
           "model.audio_encoder.temporal=none"),
