@@ -9,7 +9,7 @@ import pytest
 
 from wstag.errors import ConfigError
 from wstag.experiments import demo
-from wstag.experiments.evaluate import METRIC_KEYS
+from wstag.inference.evaluate import METRIC_KEYS
 from wstag.training.config import load_experiment
 
 

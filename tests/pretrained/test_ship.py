@@ -12,7 +12,7 @@ from tests.inference.tiny import make_model_dir
 from wstag.cli.main import app
 from wstag.errors import ConfigError
 from wstag.experiments import ship
-from wstag.experiments.evaluate import METRIC_KEYS
+from wstag.inference.evaluate import METRIC_KEYS
 from wstag.shipped import CARD_JSON, CARD_MD
 
 runner = CliRunner()

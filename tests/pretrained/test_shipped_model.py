@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 from tests.inference.tiny import write_clip
 from wstag.cli.main import app
 from wstag.evaluation.metrics import TH_AUC_CONVENTION
-from wstag.experiments.evaluate import METRIC_KEYS
 from wstag.experiments.ship import MODEL_FILES, read_card, readme_markers, render_card_md, render_readme_block
-from wstag.experiments.wordings import WORDING_KEYS
+from wstag.inference.evaluate import METRIC_KEYS
+from wstag.inference.wording_metrics import WORDING_KEYS
 from wstag.models.checkpoint import load_model
 from wstag.shipped import CARD_JSON, CARD_MD, DEFAULT_MODEL, PRETRAINED_DIR, shipped_models
 

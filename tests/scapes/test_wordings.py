@@ -8,14 +8,13 @@ from collections import defaultdict
 import pytest
 
 from wstag.data.audiogrounding import read_weak_v2
+from wstag.data.wordings import WORDINGS_FILE, corpus_wordings, load_wordings, seen_words
 from wstag.errors import ConfigError
 from wstag.evaluation.controls import content_stems
 from wstag.scapes.build import build_corpus
 from wstag.scapes.classtable import load_class_table
+from wstag.scapes.wordings import caption_words, write_corpus_wordings
 from wstag.text.queries import is_function_word
-from wstag.scapes.wordings import (
-    WORDINGS_FILE, caption_words, corpus_wordings, load_wordings, seen_words, write_corpus_wordings,
-)
 from wstag.text.tokenize import tokenize
 from wstag.text.vocabulary import Vocabulary
 

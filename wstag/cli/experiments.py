@@ -225,3 +225,24 @@ def learning(
 
     run_group(chosen, data, out, range(seeds), epochs, "cpu", work, log=log, progress=progress, after_row=rewrite)
     typer.echo(f"report: {rewrite()}")
+
+
+@app.command("corpus-figures")
+@handle_errors
+def corpus_figures(
+    data: Path = typer.Option(..., help="Benchmark corpus folder (train/weak.json and train/labels.json)."),
+    out: Path = typer.Option(..., help="Folder for the figures (PNG, JSON, markdown and an index)."),
+    clap: Optional[Path] = typer.Option(None, help="A CLAP model folder whose text tower to add."),
+    sbert: bool = typer.Option(True, help="Include the Sentence-BERT embeddings."),
+    seed: int = typer.Option(0, help="Seed of the draws and the clustering."),
+) -> None:
+    """Figs. 4, 11, 12 and 13 from the corpus and the phrase embeddings alone (no training)."""
+    from wstag.experiments.figures import make_figures
+
+    embedders = {}
+    if sbert:
+        from wstag.text.sbert import sbert_embedder
+
+        embedders["sbert"] = sbert_embedder()
+    for f in make_figures(data, out, embedders, clap, seed, log=log):
+        typer.echo(f"{f.name}: {f.png or '-'} {f.json}")

@@ -40,14 +40,14 @@ def train(
 
 
 def print_metrics(metrics: dict) -> None:
-    from wstag.experiments.evaluate import METRIC_KEYS
+    from wstag.inference.evaluate import METRIC_KEYS
 
     width = max(len(k) for k in METRIC_KEYS)
     for k in METRIC_KEYS:
         typer.echo(f"{k:<{width}}  {metrics[k]:5.1f}")
     typer.echo(f"{'pairs (whole/short)':<{width}}  {metrics['n_pairs_whole']}/{metrics['n_pairs_short']}")
     if "psds_whole_unseen_wording" in metrics:  # `evaluate --wordings`
-        from wstag.experiments.wordings import WORDING_KEYS
+        from wstag.inference.wording_metrics import WORDING_KEYS
 
         refused, pairs = metrics["unseen_wording_refused_pairs"], metrics["unseen_wording_pairs"]
         typer.echo(f"text encoder: {metrics['text_encoder']}; the model refused the unseen wording of "
@@ -70,7 +70,7 @@ def evaluate(
     wording_seed: int = typer.Option(0, help="Seed of the per-pair choice of unseen wording."),
 ) -> None:
     """PSDS and Th-AUC (whole and short) with the wrong-query and loudness controls; writes metrics.json."""
-    from wstag.experiments.evaluate import evaluate_model
+    from wstag.inference.evaluate import evaluate_model
     from wstag.shipped import is_shipped_name, resolve_model
 
     shipped = is_shipped_name(model_dir)  # its figures are on its card: nothing is written into the package

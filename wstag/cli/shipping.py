@@ -28,7 +28,7 @@ def ship(
                                                      "source checkout's README.md, when there is one)."),
 ) -> None:
     """Evaluate a model folder, copy it into the package as NAME (replacing it whole) and write its card."""
-    from wstag.experiments.evaluate import METRIC_KEYS
+    from wstag.inference.evaluate import METRIC_KEYS
     from wstag.experiments.ship import check_name, ship_model
     from wstag.shipped import PRETRAINED_DIR
 

@@ -17,9 +17,9 @@ from typing import Callable
 
 from wstag.data.audiogrounding import read_v2
 from wstag.errors import ConfigError
-from wstag.experiments.evaluate import METRIC_KEYS, evaluate_model
 from wstag.experiments.ship import measures_wordings, text_encoder_kind
 from wstag.files import atomic_open, write_json
+from wstag.inference.evaluate import METRIC_KEYS, evaluate_model
 from wstag.scapes.build import build_corpus
 from wstag.scapes.pipeline import prepare_bank
 from wstag.shipped import CONFIG_DIR

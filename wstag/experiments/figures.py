@@ -24,7 +24,6 @@ seen with several classes counts as its most frequent one. Embeddings come from 
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import time
@@ -617,27 +616,6 @@ def make_figures(data_dir: Path, out_dir: Path, embedders: Mapping[str, PhraseEm
         say(f"[figures] {label}: {time.perf_counter() - start:.1f} s")
     write_index(figures, out_dir)
     return figures
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path, help="benchmark corpus folder (with train/weak.json, train/labels.json)")
-    parser.add_argument("out", type=Path, help="output folder")
-    parser.add_argument("--clap", type=Path, default=None, help="CLAP model folder (adds its text tower)")
-    parser.add_argument("--no-sbert", action="store_true", help="leave out the SBERT embeddings")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    embedders: dict[str, PhraseEmbedder] = {}
-    if not args.no_sbert:
-        from wstag.text.sbert import sbert_embedder
-
-        embedders["sbert"] = sbert_embedder()
-    for f in make_figures(args.data, args.out, embedders, args.clap, args.seed, log=print):
-        print(f"{f.name}: {f.png or '-'} {f.json} ({_verdict(f.holds)})")
-
-
-if __name__ == "__main__":
-    main()
 
 
 def short_test_pair(data_dir: Path, seed: int = 0) -> tuple[str, str, list[tuple[float, float]]]:

@@ -253,7 +253,7 @@ def file_sha256(path: Path) -> str | None:
 
 def _run_row(row: Row, seed: int, config: "ExperimentConfig", data: Path, group: GroupRun, device: str,
              extra: Sequence[str], say, progress) -> dict:
-    from wstag.experiments.evaluate import evaluate_model
+    from wstag.inference.evaluate import evaluate_model
     from wstag.models.checkpoint import WEIGHTS
     from wstag.training.run import finished_run, train
 

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from wstag.errors import ConfigError, ModelFolderError
-from wstag.experiments.evaluate import METRIC_KEYS, evaluate_model
-from wstag.experiments.wordings import WORDING_KEYS
 from wstag.files import atomic_open, swap_folder
+from wstag.inference.evaluate import METRIC_KEYS, evaluate_model
+from wstag.inference.wording_metrics import WORDING_KEYS
 from wstag.models.checkpoint import CONFIG, VOCAB, WEIGHTS
 from wstag.provenance import code_commit, config_hash
 from wstag.shipped import CARD_JSON, CARD_MD, PRETRAINED_DIR, resolve_model

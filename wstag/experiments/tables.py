@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from wstag.experiments.evaluate import evaluate_model
 from wstag.files import write_json
+from wstag.inference.evaluate import evaluate_model
 from wstag.training.config import load_experiment
 from wstag.training.run import train
 

@@ -16,12 +16,12 @@ from wstag.files import write_json as save_json  # the name write_json is a para
 from wstag.evaluation.controls import (
     loudness_pair_scores, loudness_scores, specificity, wrong_query_phrases, wrong_query_psds,
 )
+from wstag.data.wordings import corpus_wordings
 from wstag.evaluation.metrics import evaluate
 from wstag.evaluation.wordings import unseen_wording_queries
-from wstag.experiments.wordings import wording_metrics
 from wstag.inference.scoring import score_pairs
+from wstag.inference.wording_metrics import wording_metrics
 from wstag.models.checkpoint import load_model
-from wstag.scapes.wordings import corpus_wordings
 
 METRIC_KEYS = (
     "psds_whole", "th_auc_whole", "psds_short", "th_auc_short",
@@ -47,7 +47,7 @@ def evaluate_model(
 
     The split's features are computed (or reused) with the model's own front end, and
     every figure is on the model's grid. ``wordings`` adds PSDS whole with the corpus's
-    held-out wordings as queries (``wstag.experiments.wordings``).
+    held-out wordings as queries (``wstag.inference.wording_metrics``).
     """
     model, vocab, config = load_model(model_dir)
     folder = Path(data_dir) / split

@@ -6,13 +6,13 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from wstag.data.wordings import seen_words
 from wstag.evaluation.metrics import psds
 from wstag.evaluation.pairs import build_pair_inputs
 from wstag.evaluation.wordings import answered_pairs, refused_wordings, unseen_wording_queries
 from wstag.inference.scoring import score_pairs
 from wstag.models.grounding import GroundingModel
 from wstag.records import Clip
-from wstag.scapes.wordings import seen_words
 from wstag.text.vocabulary import Vocabulary
 
 #: The figures ``wstag evaluate --wordings`` prints (metrics.json holds more: counts, seed).
