@@ -154,6 +154,7 @@ def negative_similarity(
 ) -> None:
     """Share of random sampling's negatives within Sentence-BERT cosine tau of a positive, per label set."""
     from wstag.data.audiogrounding import read_weak_v2
+    from wstag.data.corpus import Corpus
     from wstag.data.importing import read_grounding_labels
     from wstag.provenance import code_commit
     from wstag.experiments.sampling_diagnosis import similar_negative_share
@@ -162,7 +163,7 @@ def negative_similarity(
     embed = sbert_embedder()
     result = {"code_commit": code_commit(), "embeddings": "sbert all-MiniLM-L6-v2", "sets": {}}
     for path in labels:
-        clips = read_weak_v2(path / "train" / "weak.json") if path.is_dir() else read_grounding_labels(path)[0]
+        clips = read_weak_v2(Corpus(path).weak("train")) if path.is_dir() else read_grounding_labels(path)[0]
         share = similar_negative_share(clips, embed, n=n, seed=seed)
         result["sets"][str(path)] = share
         typer.echo(f"{path}: {share['clips']} clips, {share['distinct_phrases']} distinct phrases; negatives within "

@@ -37,13 +37,14 @@ def serve(
     does not: it has no accounts or TLS; --host other than the loopback address lets
     anyone who can reach this machine use it, a choice left to you.
     """
+    from wstag.data.corpus import Corpus
     from wstag.errors import ConfigError
 
     if not 1 <= port <= 65535:
         raise ConfigError(f"--port must be in 1..65535, got {port}")
     if not 0 < max_upload_mb <= 2000:
         raise ConfigError(f"--max-upload-mb must be in (0, 2000], got {max_upload_mb}")
-    if corpus is not None and not (corpus / "corpus.json").is_file():
+    if corpus is not None and not Corpus(corpus).is_complete:
         raise ConfigError(f"--corpus {corpus}: not a corpus folder (no corpus.json); build one with `wstag data build`")
     if index is not None and not (index / "manifest.json").is_file():
         raise ConfigError(f"--index {index}: not an index folder (no manifest.json); build one with "

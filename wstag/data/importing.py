@@ -69,12 +69,12 @@ import numpy as np
 from wstag.audio.io import audio_info, load_audio
 from wstag.data.audiocaps import CaptionRow, read_captions_csv, write_captions_csv
 from wstag.data.audiogrounding import clip_from_v2, load_json, read_v1, write_v2
+from wstag.data.corpus import CAPTIONS, CORPUS_INFO, LABELS, SPLITS, WEAK, finish_corpus, hash_label_files
 from wstag.data.weak_labels import AUDIOCAPS_CLIP_S, caption_to_weak_clip
 from wstag.errors import AudioError, ConfigError, LabelError
-from wstag.files import atomic_open, check_output_folder, recover_folder, swap_folder, write_json
+from wstag.files import atomic_open, check_output_folder, recover_folder, write_json
 from wstag.records import SEGMENT_TOLERANCE_S, Clip, Phrase, Segment
 
-SPLITS = ("train", "val", "test")
 #: Extensions load_audio reads (through soundfile); matched in any case.
 SUPPORTED_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3")
 #: Extensions YouTube downloaders produce that soundfile cannot read: reported, not imported.
@@ -85,7 +85,7 @@ MIN_SECONDS = 1.0
 AUDIOCAPS_FILES = ("train.csv", "val.csv", "test.csv")
 REPORT_NAME = "import_report.json"
 MISSING_NAME = "missing.txt"
-COMPLETE_MARKER = "corpus.json"
+COMPLETE_MARKER = CORPUS_INFO
 DEFAULT_VAL_SIZE = 1000
 DEFAULT_MAX_MISSING = 0.2
 
@@ -579,7 +579,7 @@ def _write_corpus(
                 segments_cut += cut
                 strong.append(replace(clip, audio_id=e.audio_id, audiocap_id=e.row.audiocap_id,
                                       extra={**clip.extra, "source_audio_id": e.label_name}))
-            write_v2(strong, folder / "labels.json")
+            write_v2(strong, folder / LABELS)
         weak = []
         for i, e in enumerate(entries):
             duration = round(probes[e.path].duration, 3)
@@ -588,15 +588,12 @@ def _write_corpus(
             else:
                 clip = replace(caption_to_weak_clip(e.row, e.audio_id), duration=duration)
             if clip.phrases:
-                weak.append(clip.validate(str(folder / "weak.json")))
-        write_v2(weak, folder / "weak.json")
-        write_captions_csv([e.row for e in entries], folder / "captions.csv")
+                weak.append(clip.validate(str(folder / WEAK)))
+        write_v2(weak, folder / WEAK)
+        write_captions_csv([e.row for e in entries], folder / CAPTIONS)
         stats[split] = _split_stats(entries, weak, strong, probes)
     h = hashlib.sha256()
-    for split in SPLITS:
-        for name in ("labels.json", "captions.csv", "weak.json"):
-            if (tmp / split / name).is_file():
-                h.update((tmp / split / name).read_bytes())
+    hash_label_files(h, tmp)
     for split in SPLITS:
         for e in splits[split]:
             h.update(f"{split}/{e.audio_id}\0{probes[e.path].digest}\n".encode())
@@ -608,8 +605,7 @@ def _write_corpus(
                                                  "duplicate_names", "longer_than_12s")},
               "stats": stats}
     _write_report(tmp, report, all_entries)
-    write_json(tmp / COMPLETE_MARKER, corpus)
-    swap_folder(tmp, out)  # the old corpus is deleted only once the new one is in place
+    finish_corpus(tmp, out, corpus)  # the old corpus is deleted only once the new one is in place
     return ImportResult(out, info["source"], info.get("seed"), content_hash, sizes, report["counts"], stats, report)
 
 
@@ -808,7 +804,7 @@ def import_audiogrounding(
         by_split[split] = [e for e in by_split[split] if e.row.youtube_id not in test_videos]
         removed += before - len(by_split[split])
     entries = [e for s in SPLITS for e in by_split[s]]
-    say(f"AudioGrounding: " + ", ".join(f"{s} {len(by_split[s])} captions ({versions[s]})" for s in SPLITS)
+    say("AudioGrounding: " + ", ".join(f"{s} {len(by_split[s])} captions ({versions[s]})" for s in SPLITS)
         + (f"; {removed} captions of test videos removed from train/val" if removed else ""))
     starts: dict[str, set[float]] = {}
     for e in entries:

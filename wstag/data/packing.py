@@ -45,6 +45,7 @@ import torch
 
 from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.audio.io import load_audio
+from wstag.data.corpus import LABELS, WEAK
 from wstag.data.feature_cache import CACHE_NAME, GROUP, feature_difference, stored_front_end
 from wstag.errors import AudioError
 from wstag.files import atomic_path
@@ -358,10 +359,10 @@ def corpus_audio_ids(split_dir: Path) -> list[str]:
     from wstag.data.audiogrounding import read_v2, read_weak_v2
 
     ids: dict[str, None] = {}
-    if (split_dir / "weak.json").is_file():
-        ids.update(dict.fromkeys(c.audio_id for c in read_weak_v2(split_dir / "weak.json")))
-    if (split_dir / "labels.json").is_file():
-        ids.update(dict.fromkeys(c.audio_id for c in read_v2(split_dir / "labels.json")))
+    if (split_dir / WEAK).is_file():
+        ids.update(dict.fromkeys(c.audio_id for c in read_weak_v2(split_dir / WEAK)))
+    if (split_dir / LABELS).is_file():
+        ids.update(dict.fromkeys(c.audio_id for c in read_v2(split_dir / LABELS)))
     return list(ids)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from wstag.data.audiogrounding import load_json, read_weak_v2
+from wstag.data.corpus import LABELS, WEAK
 from wstag.errors import LabelError
 from wstag.records import Clip
 
@@ -66,8 +67,8 @@ def _span_class(phrase, labelled: Sequence[tuple[int, int, str]]) -> str | None:
 def load_train_pool(data_dir: Path, split: str = "train") -> TrainPool:
     """The split's weak clips (what training reads) with the classes of its labels.json."""
     folder = Path(data_dir) / split
-    clips = read_weak_v2(folder / "weak.json")
-    labels = load_json(folder / "labels.json")
+    clips = read_weak_v2(folder / WEAK)
+    labels = load_json(folder / LABELS)
     if not isinstance(labels, list) or len(labels) != len(clips):
         raise LabelError(f"{folder / 'labels.json'}: expected a list of {len(clips)} entries like weak.json")
     kept, classes, present = [], [], []

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from wstag.data.audiogrounding import read_v2
+from wstag.data.corpus import Corpus
 from wstag.errors import ConfigError
 from wstag.experiments.ship import measures_wordings, text_encoder_kind
 from wstag.files import atomic_open, write_json
@@ -50,7 +51,7 @@ def _plot_example(model_dir: Path, corpus: Path, out: Path) -> Path:
     from wstag.inference.grounder import Grounder
     from wstag.inference.plot import plot_grounding
 
-    clips = read_v2(corpus / "test" / "labels.json", require_segments=True)
+    clips = read_v2(Corpus(corpus).labels("test"), require_segments=True)
     clip = next((c for c in clips if any(p.is_short(10.0) for p in c.phrases)), clips[0])
     grounder = Grounder(model_dir)
     audio = corpus / "test" / "audio" / clip.audio_id

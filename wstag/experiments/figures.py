@@ -38,10 +38,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from wstag.files import atomic_open, atomic_path  # noqa: E402
+from wstag.data.corpus import Corpus
 from wstag.experiments.sampling_diagnosis import TrainPool, cluster_purity, load_train_pool, weighted_ari  # noqa: E402
-from wstag.text.embedder import PhraseEmbedder  # noqa: E402
+from wstag.files import atomic_open, atomic_path  # noqa: E402
 from wstag.sampling.similarity_sampler import SimilarityNegativeSampler  # noqa: E402
+from wstag.text.embedder import PhraseEmbedder  # noqa: E402
 
 #: Fig. 11's cluster numbers and Fig. 12/13's thresholds
 N_CLUSTERS = (8, 16, 24, 32, 48, 64, 96)
@@ -626,7 +627,7 @@ def short_test_pair(data_dir: Path, seed: int = 0) -> tuple[str, str, list[tuple
     """
     from wstag.data.audiogrounding import read_v2
 
-    clips = read_v2(Path(data_dir) / "test" / "labels.json", require_segments=True)
+    clips = read_v2(Corpus(data_dir).labels("test"), require_segments=True)
     pairs = [(c.audio_id, p.text, [(s.onset, s.offset) for s in p.segments])
              for c in clips for p in c.phrases if p.segments and p.is_short(c.duration or 10.0)]
     if not pairs:

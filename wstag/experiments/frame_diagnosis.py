@@ -30,6 +30,7 @@ from sklearn.metrics import roc_auc_score
 
 from wstag.audio.frames import FrameGrid
 from wstag.data.audiogrounding import read_v2
+from wstag.data.corpus import LABELS
 from wstag.data.feature_cache import CACHE_NAME, FeatureStore
 from wstag.data.packing import build_feature_cache
 from wstag.errors import ConfigError
@@ -374,9 +375,9 @@ def frame_diagnosis(model_dirs: Sequence[Path], data_dir: Path, split: str = "te
                     progress: Callable | None = None, log: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
     """Diagnose every model folder on one corpus split; ``embed`` defaults to Sentence-BERT."""
     folder = Path(data_dir) / split
-    if not (folder / "labels.json").is_file():
+    if not (folder / LABELS).is_file():
         raise ConfigError(f"{data_dir}: no {split}/labels.json (strong labels) to diagnose against")
-    clips = read_v2(folder / "labels.json", require_segments=True)
+    clips = read_v2(folder / LABELS, require_segments=True)
     by_class = phrases_by_class(clips)
     if not by_class:
         raise ConfigError(f"{data_dir}: {split} names no phrase classes (phrase_classes): the close/far "

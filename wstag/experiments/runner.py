@@ -30,6 +30,7 @@ from typing import Callable, Sequence
 
 from typing import TYPE_CHECKING
 
+from wstag.data.corpus import Corpus
 from wstag.errors import ConfigError
 from wstag.files import write_json
 from wstag.provenance import code_commit
@@ -101,11 +102,6 @@ def budget_overrides(config: "ExperimentConfig", device: str, epochs: int) -> li
     else:
         out += ["training.precision=auto"]
     return out
-
-
-def corpus_hash(data_dir: Path) -> str | None:
-    info = Path(data_dir) / "corpus.json"
-    return json.loads(info.read_text()).get("content_hash") if info.is_file() else None
 
 
 @dataclass
@@ -282,7 +278,7 @@ def _run_row(row: Row, seed: int, config: "ExperimentConfig", data: Path, group:
         "curves": {m: _curve(run_dir, m) for m in CURVES},  # train beside val: fitting vs carrying over
         "seconds": round(time.perf_counter() - start + trained.earlier_seconds, 1),  # a cut row's whole time
         "code_commit": saved.get("code_commit") or code_commit(), "evaluated_with": code_commit(),
-        "corpus_hash": corpus_hash(data), "teacher": config.training.teacher,
+        "corpus_hash": Corpus(data).content_hash, "teacher": config.training.teacher,
         "model_dir": str(model_dir), "model_sha256": file_sha256(model_dir / WEIGHTS), "run_dir": str(run_dir),
     }
     path = group.result_path(row, seed)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from wstag.data.corpus import CORPUS_INFO, Corpus
 from wstag.errors import ConfigError, ModelFolderError
 from wstag.files import atomic_open, swap_folder
 from wstag.inference.evaluate import METRIC_KEYS, evaluate_model
@@ -64,16 +65,13 @@ def check_name(name: str) -> str:
 
 def corpus_info(data_dir: Path) -> dict[str, Any]:
     """The corpus's corpus.json (``wstag data build`` writes it); the card needs its content hash."""
-    path = Path(data_dir) / "corpus.json"
-    if not path.is_file():
-        raise ConfigError(f"{data_dir}: no corpus.json, so no corpus hash for the model card "
+    corpus = Corpus(data_dir)
+    info = corpus.info()
+    if info is None:
+        raise ConfigError(f"{data_dir}: no {CORPUS_INFO}, so no corpus hash for the model card "
                           "(evaluate on a corpus from `wstag data build`)")
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(info, dict) or not info.get("content_hash"):
-        raise ConfigError(f"{path}: has no content_hash")
+    if not info.get("content_hash"):
+        raise ConfigError(f"{corpus.info_path}: has no content_hash")
     return info
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from wstag.audio.io import load_audio
 from wstag.data.audiogrounding import read_v2
+from wstag.data.corpus import LABELS
 from wstag.data.feature_cache import CACHE_NAME, FeatureStore
 from wstag.data.packing import build_feature_cache
 from wstag.errors import ConfigError
@@ -51,7 +52,7 @@ def evaluate_model(
     """
     model, vocab, config = load_model(model_dir)
     folder = Path(data_dir) / split
-    labels = folder / "labels.json"
+    labels = folder / LABELS
     if not labels.is_file():
         raise ConfigError(f"{data_dir}: no {split}/labels.json (strong labels) to evaluate against")
     clips = read_v2(labels, require_segments=True)

@@ -26,9 +26,10 @@ import numpy as np
 from wstag.audio.io import load_audio, write_flac
 from wstag.data.audiocaps import CaptionRow, write_captions_csv
 from wstag.data.audiogrounding import write_v2
+from wstag.data.corpus import CAPTIONS, CORPUS_INFO, LABELS, WEAK, finish_corpus, hash_label_files
 from wstag.data.weak_labels import captions_to_weak_clips
 from wstag.errors import ConfigError
-from wstag.files import recover_folder, swap_folder, write_json
+from wstag.files import recover_folder
 from wstag.records import Clip
 from wstag.scapes.bank import SAMPLE_RATE, SPLITS, Recording, SoundBank
 from wstag.scapes.captions import write_caption
@@ -40,7 +41,7 @@ PRESETS: dict[str, dict[str, int]] = {
     "small": {"train": 2000, "val": 200, "test": 400},
     "full": {"train": 20000, "val": 1000, "test": 2000},
 }
-COMPLETE_MARKER = "corpus.json"
+COMPLETE_MARKER = CORPUS_INFO
 
 
 def preset_sizes(preset: str) -> dict[str, int]:
@@ -194,21 +195,18 @@ def build_corpus(
             rows = [CaptionRow(audiocap_id=str(i), youtube_id=c.audio_id.rsplit(".", 1)[0], start_time=0.0, caption=c.caption)
                     for i, c in enumerate(clips)]
             clips = [replace(c, audiocap_id=str(i)) for i, c in enumerate(clips)]
-            write_v2(clips, tmp / split / "labels.json")
-            write_captions_csv(rows, tmp / split / "captions.csv")
+            write_v2(clips, tmp / split / LABELS)
+            write_captions_csv(rows, tmp / split / CAPTIONS)
             weak = captions_to_weak_clips(rows, audio_id_fn=lambda r: f"{r.youtube_id}.flac", skip_empty=True)
-            write_v2([replace(w, duration=config.duration) for w in weak], tmp / split / "weak.json")
+            write_v2([replace(w, duration=config.duration) for w in weak], tmp / split / WEAK)
             stats[split] = split_statistics(clips)
     h = hashlib.sha256()
-    for split in SPLITS:
-        for name in ("labels.json", "captions.csv", "weak.json"):
-            h.update((tmp / split / name).read_bytes())
+    hash_label_files(h, tmp)
     h.update("".join(digests).encode())
     info = {
         "preset": preset, "seed": seed, "sizes": sizes, "bank_hash": bank.content_hash,
         "content_hash": h.hexdigest()[:16], "mix_config": asdict(config), "stats": stats,
     }
     write_corpus_wordings(tmp, bank.table)  # held-out query wordings: outside the hash, they change no clip
-    write_json(tmp / COMPLETE_MARKER, info)
-    swap_folder(tmp, out)  # the old corpus is deleted only once the new one is in place
+    finish_corpus(tmp, out, info)  # the old corpus is deleted only once the new one is in place
     return CorpusInfo(out, preset, seed, info["content_hash"], bank.content_hash, stats)

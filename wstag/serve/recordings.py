@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wstag.data.audiogrounding import read_v2
+from wstag.data.corpus import CORPUS_INFO, LABELS, WEAK
+from wstag.data.corpus import Corpus as CorpusFolder
 from wstag.errors import ConfigError
 from wstag.records import Phrase
 from wstag.serve.guards import megabytes  # one wording of sizes for every refusal
 
-SPLITS = ("test", "val", "train")
-CORPUS_MARKER = "corpus.json"
+SPLITS = ("test", "val", "train")  # the page lists the test split first
 FORMATS = (".wav", ".flac", ".ogg", ".mp3")
 #: What browsers and HTTP clients send for those formats (``application/octet-stream``:
 #: a client that does not know; the extension and the decoder still decide).
@@ -79,8 +80,8 @@ class Corpus:
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
-        if not (self.folder / CORPUS_MARKER).is_file():
-            raise ConfigError(f"{self.folder}: not a corpus folder (no {CORPUS_MARKER}; build one with "
+        if not CorpusFolder(self.folder).is_complete:
+            raise ConfigError(f"{self.folder}: not a corpus folder (no {CORPUS_INFO}; build one with "
                               f"`wstag data build`)")
         self.splits = [s for s in SPLITS if (self.folder / s / "audio").is_dir()]
         if not self.splits:
@@ -111,7 +112,7 @@ class Corpus:
         folder = self.folder / split
         audio = folder / "audio"
         entries: OrderedDict[str, Entry] = OrderedDict()
-        labels = next((folder / n for n in ("labels.json", "weak.json") if (folder / n).is_file()), None)
+        labels = next((folder / n for n in (LABELS, WEAK) if (folder / n).is_file()), None)
         if labels is not None:
             for clip in read_v2(labels, require_segments=None, text_mismatch="warn"):
                 path = audio / clip.audio_id

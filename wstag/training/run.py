@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader
 
 from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.data.audiogrounding import read_v2, read_weak_v2
+from wstag.data.corpus import Corpus, LABELS, WEAK
 from wstag.data.feature_cache import CACHE_NAME, FeatureStore
 from wstag.data.packing import pack_features
 from wstag.data.phrase_classes import phrase_classes
@@ -103,7 +104,7 @@ class TrainResult:
 def _split_paths(data_dir: Path, split: str, strong: bool = False) -> tuple[Path, Path]:
     """The split's folder and its label file: weak.json, or labels.json for strong supervision."""
     folder = data_dir / split
-    labels = folder / ("labels.json" if strong else "weak.json")
+    labels = folder / (LABELS if strong else WEAK)
     if not labels.is_file():
         raise ConfigError(f"{data_dir}: no {split}/{labels.name}; is this a corpus built by `wstag data build`?")
     return folder, labels
@@ -361,8 +362,7 @@ def train(
         "train_seconds": round(result.seconds, 1),
         "data_loading_share": round(timer.data_share, 4),
     }
-    corpus_info = data_dir / "corpus.json"
-    if corpus_info.is_file():
-        extra["corpus_hash"] = json.loads(corpus_info.read_text()).get("content_hash")
+    if Corpus(data_dir).is_complete:
+        extra["corpus_hash"] = Corpus(data_dir).content_hash
     save_model(model_dir, module.model.cpu(), vocab, extra=extra)
     return trained
