@@ -247,3 +247,22 @@ def corpus_figures(
         embedders["sbert"] = sbert_embedder()
     for f in make_figures(data, out, embedders, clap, seed, log=log):
         typer.echo(f"{f.name}: {f.png or '-'} {f.json}")
+
+
+@app.command("per-class")
+@handle_errors
+def per_class(
+    model_dirs: List[Path] = typer.Argument(..., help="Model folders to study."),
+    data: Path = typer.Option(..., help="Corpus folder whose test labels name each phrase's class."),
+    out: Path = typer.Option(..., help="File stem: STEM.json (every pair) and STEM.md (tables)."),
+) -> None:
+    """Which sounds a model still misses: localisation and presence per class and per loudness."""
+    from wstag.experiments.per_class import format_study, per_class_study
+
+    study = per_class_study(model_dirs, data, progress=progress)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_json(out.with_suffix(".json"), study)
+    text = format_study(study)
+    with atomic_open(out.with_suffix(".md")) as fh:
+        fh.write(text)
+    typer.echo(text)
