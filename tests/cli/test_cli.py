@@ -63,3 +63,29 @@ def test_parser_agreement_prints_the_figures_of_real_labels(audiogrounding_v1_di
                                       "--show", "1"])
     assert result.exit_code == 0, result.output
     assert "155 captions, 451 human phrases; parser exact" in result.output and "precision" in result.output
+
+
+def test_the_groups_file_is_written_atomically(tmp_path, monkeypatch):
+    """A kill while groups.json is written leaves the old file, never a half-written one (issue 25, item 11)."""
+    import json
+
+    from wstag.cli import experiments as E
+
+    out = tmp_path / "out"
+    E._groups_in(out, adding=["table2"])
+    assert json.loads((out / "groups.json").read_text()) == ["table2"]
+    import os
+
+    real = os.replace
+
+    def killed(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", killed)
+    try:
+        E._groups_in(out, adding=["table3"])
+    except KeyboardInterrupt:
+        pass
+    monkeypatch.setattr(os, "replace", real)
+    assert json.loads((out / "groups.json").read_text()) == ["table2"]
+    assert [p.name for p in out.iterdir()] == ["groups.json"]  # no temporary file left behind

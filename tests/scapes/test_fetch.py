@@ -71,3 +71,19 @@ def test_system_without_apt_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no apt-get on this PATH
     with pytest.raises(FetchError, match="no apt-get.*--debs"):
         fetch_debian_package(SMALL, tmp_path / "cache")
+
+
+def test_a_hanging_download_tool_is_a_fetch_error(monkeypatch):
+    import subprocess
+
+    import pytest
+
+    from wstag.scapes import fetch
+
+    def hang(*args, **kwargs):
+        assert kwargs.get("timeout"), "every download tool call needs a time limit"
+        raise subprocess.TimeoutExpired(args[0], kwargs["timeout"])
+
+    monkeypatch.setattr(subprocess, "run", hang)
+    with pytest.raises(fetch.FetchError, match="no answer within"):
+        fetch.run_tool(["apt-get", "download", "x"], 5)
