@@ -29,10 +29,11 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from wstag.audio.frames import SAMPLE_RATE
 from wstag.errors import AudioError
 from wstag.files import atomic_path
 
-DEFAULT_SAMPLE_RATE = 32000
+DEFAULT_SAMPLE_RATE = SAMPLE_RATE  # SPEC 1
 RESAMPLE_QUALITY = "HQ"
 #: Frames read from disk per call while streaming (1.5 s at 44.1 kHz).
 _READ_FRAMES = 1 << 16

@@ -36,11 +36,11 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from wstag.audio.augment import RecordingAugment
 from wstag.audio.features import SpecAugment
+from wstag.audio.frames import TIME_DOWNSAMPLE  # one definition, beside the grid it makes
 from wstag.errors import ConfigError
 
 #: (time, freq) pooling after each conv block (Table I); time pools multiply to 4.
 BLOCK_POOLS: tuple[tuple[int, int], ...] = ((2, 2), (2, 2), (1, 2), (1, 2))
-TIME_DOWNSAMPLE = 4
 TEMPORAL = ("bigru", "none")
 
 

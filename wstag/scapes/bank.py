@@ -24,13 +24,13 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 import soxr
 
+from wstag.audio.frames import SAMPLE_RATE  # the bank is decoded at the model's rate
 from wstag.audio.io import audio_info, load_audio, write_flac
 from wstag.errors import AudioError, ConfigError
 from wstag.files import write_json
 from wstag.scapes.classtable import ClassTable, ResolvedFile, resolve_sources
 from wstag.scapes.fetch import AUDIO_SUFFIXES, sources_dir
 
-SAMPLE_RATE = 32000
 ACTIVE_DB = 30.0  # SOUNDS.md: 30 dB below the peak marks the active span
 ACTIVE_FRAME = 320  # 10 ms frames for the active-span envelope
 MIN_ACTIVE_S = 0.02  # a single key click of the typing recordings lasts about 30 ms
