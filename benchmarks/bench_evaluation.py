@@ -58,7 +58,7 @@ def main() -> None:
 
     clips, scores = synthetic(args.clips)
     t0 = time.perf_counter()
-    inputs = build_pair_inputs(clips, scores)
+    inputs = build_pair_inputs(clips, scores, grid=DEFAULT_GRID)
     _ = inputs.scores
     t1 = time.perf_counter()
     d = metrics.deltas(inputs)
@@ -75,7 +75,7 @@ def main() -> None:
     t4 = time.perf_counter()
     metrics.th_auc_sed(th_inputs.short())  # without shared deltas: its own sweep
     t5 = time.perf_counter()
-    out = metrics.evaluate(clips, scores, median_window=args.median)
+    out = metrics.evaluate(clips, scores, median_window=args.median, grid=DEFAULT_GRID)
     t6 = time.perf_counter()
     b_whole = metrics.th_auc(th_inputs)
     b_short = metrics.th_auc(th_inputs.short())

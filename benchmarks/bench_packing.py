@@ -54,7 +54,7 @@ def main() -> None:
     print(f"one clip: {ms:.1f} ms of CPU = {1000 / ms:.0f} clips per core-second at most")
     with tempfile.TemporaryDirectory() as tmp:
         for workers in counts:
-            r = pack_features(audio, names, Path(tmp) / f"w{workers}.h5", workers=workers, part_size=64)
+            r = pack_features(audio, names, Path(tmp) / f"w{workers}.h5", workers=workers, part_size=64, front_end=DEFAULT_FRONT_END)
             print(f"workers {workers}: {r.computed} clips in {r.seconds:.1f} s = {r.clips_per_second:.1f} clips/s "
                   f"(load average {os.getloadavg()[0]:.1f})")
         if args.captions > 1:
@@ -66,7 +66,7 @@ def main() -> None:
                     os.symlink((audio / name).resolve(), linked / f"{k}_{name}")
                     ids.append(f"{k}_{name}")
             workers = max(counts)
-            r = pack_features(linked, ids, Path(tmp) / "linked.h5", workers=workers, part_size=64)
+            r = pack_features(linked, ids, Path(tmp) / "linked.h5", workers=workers, part_size=64, front_end=DEFAULT_FRONT_END)
             print(f"{args.captions} ids per recording, workers {workers}: {len(ids)} ids, {r.computed} recordings "
                   f"computed, {r.linked} linked, in {r.seconds:.1f} s = {len(ids) / r.seconds:.1f} ids/s")
 

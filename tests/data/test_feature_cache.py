@@ -37,7 +37,7 @@ def _expected(folder, aid: str, front_end: FrontEnd) -> np.ndarray:
 
 
 def test_cache_records_its_front_end_and_holds_its_features(audio_dir, tmp_path) -> None:
-    path = build_feature_cache(audio_dir, IDS, tmp_path / "features.h5")
+    path = build_feature_cache(audio_dir, IDS, tmp_path / "features.h5", front_end=DEFAULT_FRONT_END)
     with h5py.File(path, "r") as h5:
         assert json.loads(h5.attrs["front_end"]) == DEFAULT_FRONT_END.to_dict()
     store = FeatureStore(path, DEFAULT_FRONT_END)
@@ -47,7 +47,7 @@ def test_cache_records_its_front_end_and_holds_its_features(audio_dir, tmp_path)
 
 def test_another_front_end_rebuilds_with_its_own_features(audio_dir, tmp_path) -> None:
     out = tmp_path / "features.h5"
-    build_feature_cache(audio_dir, IDS, out)
+    build_feature_cache(audio_dir, IDS, out, front_end=DEFAULT_FRONT_END)
     other = FrontEnd(n_mels=32, hop=160)
     assert not cache_is_current(out, IDS, other)
     build_feature_cache(audio_dir, IDS, out, front_end=other)
@@ -58,7 +58,7 @@ def test_another_front_end_rebuilds_with_its_own_features(audio_dir, tmp_path) -
 
 
 def test_opening_a_cache_for_another_front_end_names_the_file_and_the_difference(audio_dir, tmp_path) -> None:
-    path = build_feature_cache(audio_dir, IDS, tmp_path / "features.h5")
+    path = build_feature_cache(audio_dir, IDS, tmp_path / "features.h5", front_end=DEFAULT_FRONT_END)
     with pytest.raises(ConfigError) as info:
         FeatureStore(path, FrontEnd(n_mels=128))
     message = str(info.value)
@@ -68,7 +68,7 @@ def test_opening_a_cache_for_another_front_end_names_the_file_and_the_difference
 
 
 def test_a_cache_from_before_time_downsample_was_recorded_stays_current(audio_dir, tmp_path) -> None:
-    path = build_feature_cache(audio_dir, IDS, tmp_path / "features.h5")
+    path = build_feature_cache(audio_dir, IDS, tmp_path / "features.h5", front_end=DEFAULT_FRONT_END)
     old_tag = {k: v for k, v in DEFAULT_FRONT_END.to_dict().items() if k != "time_downsample"}
     with h5py.File(path, "a") as h5:
         h5.attrs["front_end"] = json.dumps(old_tag, sort_keys=True)  # what the module constants wrote

@@ -18,6 +18,7 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
+from wstag.audio.frontend import DEFAULT_FRONT_END
 from wstag.cli.main import app
 from wstag.data.audiocaps import read_captions_csv
 from wstag.data.audiogrounding import read_v1, read_v2, read_weak_v2
@@ -244,7 +245,7 @@ def test_feature_cache_builds_on_the_import(imported, tmp_path):
     from wstag.data.packing import build_feature_cache
 
     ids = [c.audio_id for c in read_v2(imported.path / "test" / "labels.json")]
-    cache = build_feature_cache(imported.path / "test" / "audio", ids, tmp_path / "f.h5")
+    cache = build_feature_cache(imported.path / "test" / "audio", ids, tmp_path / "f.h5", front_end=DEFAULT_FRONT_END)
     with h5py.File(cache, "r") as h5:
         assert sorted(h5["logmel"].keys()) == sorted(ids)
 

@@ -69,11 +69,11 @@ def test_wrong_query_psds_and_specificity():
     # PSDS is that of long phrases, not 0.
     zeros = {k: np.zeros_like(v) for k, v in oracle.items()}
     halves = {k: np.full_like(v, 0.5) for k, v in oracle.items()}
-    assert controls.wrong_query_psds(clips, zeros) == evaluate(clips, halves)["psds_whole"] > 0
+    assert controls.wrong_query_psds(clips, zeros, grid=DEFAULT_GRID) == evaluate(clips, halves, grid=DEFAULT_GRID)["psds_whole"] > 0
     # A "fires on the wrong sound" model: the other clip's phrase truth as scores.
     wrong = {pid: oracle[f"{a}#{j}"] for pid, (a, j) in controls.wrong_query_assignment(clips).items()}
-    wq = controls.wrong_query_psds(clips, wrong)
-    whole = evaluate(clips, oracle)["psds_whole"]
+    wq = controls.wrong_query_psds(clips, wrong, grid=DEFAULT_GRID)
+    whole = evaluate(clips, oracle, grid=DEFAULT_GRID)["psds_whole"]
     assert wq < 60 and controls.specificity(whole, wq) == round(100.0 - wq, 1)
 
 
@@ -81,23 +81,23 @@ def test_loudness_scores_range_and_peak():
     rng = np.random.default_rng(0)
     audio = rng.normal(0, 0.01, 10 * SAMPLE_RATE)
     audio[2 * SAMPLE_RATE : 3 * SAMPLE_RATE] *= 30  # loud from 2 to 3 s
-    s = controls.loudness_scores(audio)
+    s = controls.loudness_scores(audio, grid=DEFAULT_GRID)
     assert s.shape == (250,)
     assert s.min() == 0.0 and s.max() == 1.0
     loud = np.zeros(250, bool)
     loud[50:75] = True
     assert s[loud].min() > s[~loud].max()
-    assert np.all(controls.loudness_scores(np.zeros(SAMPLE_RATE)) == 0.0)
+    assert np.all(controls.loudness_scores(np.zeros(SAMPLE_RATE), grid=DEFAULT_GRID) == 0.0)
 
 
 def test_loudness_pair_scores_shared_by_a_clips_pairs():
     clips = make_clips(2, seed=0)
     rng = np.random.default_rng(0)
     audio = {c.audio_id: rng.normal(0, 0.1, 10 * SAMPLE_RATE) for c in clips}
-    scores = controls.loudness_pair_scores(clips, audio, DEFAULT_GRID)
+    scores = controls.loudness_pair_scores(clips, audio, grid=DEFAULT_GRID)
     assert set(scores) == set(oracle_scores(clips))
     np.testing.assert_array_equal(scores[f"{clips[0].audio_id}#0"], scores[f"{clips[0].audio_id}#1"])
-    out = evaluate(clips, scores)
+    out = evaluate(clips, scores, grid=DEFAULT_GRID)
     assert 0.0 <= out["psds_whole"] <= 100.0
     with pytest.raises(ValueError, match="no audio"):
-        controls.loudness_pair_scores(clips, {}, DEFAULT_GRID)
+        controls.loudness_pair_scores(clips, {}, grid=DEFAULT_GRID)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from sed_scores_eval import intersection_based
 
+from wstag.audio.frames import DEFAULT_GRID
 from wstag.audio.frames import FrameGrid
 from wstag.evaluation import metrics
 from wstag.evaluation.pairs import EVENT_CLASS, build_pair_inputs
@@ -26,7 +27,7 @@ def clips() -> list[Clip]:
 
 
 def test_oracle_scores_100_everywhere(clips):
-    out = metrics.evaluate(clips, oracle_scores(clips))
+    out = metrics.evaluate(clips, oracle_scores(clips), grid=DEFAULT_GRID)
     assert {k: out[k] for k in FIGURES} == dict.fromkeys(FIGURES, 100.0)
     # The paper's Th-AUC divides the area (F1 = 1 from 0.01 to 0.99) by 1.0, not 0.98.
     assert out["th_auc_whole"] == out["th_auc_short"] == 98.0
@@ -37,7 +38,7 @@ def test_oracle_scores_100_everywhere(clips):
 
 def test_oracle_with_median_filter_still_100(clips):
     # Every synthetic segment spans >= 5 frames, so a 3-frame median filter keeps it.
-    out = metrics.evaluate(clips, oracle_scores(clips), median_window=3)
+    out = metrics.evaluate(clips, oracle_scores(clips), median_window=3, grid=DEFAULT_GRID)
     assert out["th_auc_whole_sed"] == out["th_auc_short_sed"] == 100.0
     assert out["th_auc_whole"] == out["th_auc_short"] == 98.0
 
@@ -60,7 +61,7 @@ def test_constant_half_scores(clips):
       PSDS = TPR * (800 - eFPR) / 800.
     """
     scores = {k: np.full_like(v, 0.5) for k, v in oracle_scores(clips).items()}
-    out = metrics.evaluate(clips, scores)
+    out = metrics.evaluate(clips, scores, grid=DEFAULT_GRID)
     assert out["psds_short"] == 0.0 and out["th_auc_short_sed"] == 0.0
     assert out["th_auc_short"] == 0.0
 
@@ -113,7 +114,7 @@ def test_hand_case_psd_roc_and_psds():
     PSDS = (1/3 * 120 + 1 * 680) / 800 = 0.9.
     """
     clips, scores = _hand_case()
-    inputs = build_pair_inputs(clips, scores, HAND_GRID)
+    inputs = build_pair_inputs(clips, scores, grid=HAND_GRID)
     tpr, efpr = metrics.psd_roc(inputs)
     np.testing.assert_allclose(efpr, [0, 120, 800])
     np.testing.assert_allclose(tpr, [1 / 3, 1, 1])
@@ -130,7 +131,7 @@ def test_hand_case_f1_and_th_auc_sed():
       > 0.8     (10 thr): nothing                             -> 0
     """
     clips, scores = _hand_case()
-    inputs = build_pair_inputs(clips, scores, HAND_GRID)
+    inputs = build_pair_inputs(clips, scores, grid=HAND_GRID)
     f1 = np.repeat([4 / 7, 6 / 7, 2 / 3, 2 / 5, 1 / 2, 0.0], [5, 15, 10, 5, 5, 10])
     curve = metrics.f1_curve_sed(inputs)
     np.testing.assert_allclose(curve["f1"], f1)
@@ -149,7 +150,7 @@ def test_counts_match_sed_scores_eval_fscore(clips):
     rng = np.random.default_rng(1)
     scores = {k: np.clip(v * 0.6 + rng.random(v.shape) * 0.5, 0, 1)
               for k, v in oracle_scores(clips[:10]).items()}
-    inputs = build_pair_inputs(clips[:10], scores)
+    inputs = build_pair_inputs(clips[:10], scores, grid=DEFAULT_GRID)
     thr = [0.05, 0.31, 0.5, 0.73, 0.95]
     counts = metrics.counts_at_thresholds(inputs, thr)
     for t, tp, fp in zip(thr, counts["tps"], counts["fps"]):
@@ -166,7 +167,7 @@ def test_median_filter_equals_filtering_binary_masks(clips):
     sub = clips[:8]
     scores = {k: np.clip(v * 0.5 + rng.random(v.shape) * 0.6, 0, 1)
               for k, v in oracle_scores(sub).items()}
-    inputs = build_pair_inputs(sub, scores)
+    inputs = build_pair_inputs(sub, scores, grid=DEFAULT_GRID)
     thr = [0.21, 0.47, 0.69]
     filtered = metrics.counts_at_thresholds(inputs.map_scores(lambda s: median_filter(s, 5)), thr)
     for t, tp, fp in zip(thr, filtered["tps"], filtered["fps"]):
@@ -179,7 +180,7 @@ def test_short_subset_is_its_own_evaluation(clips):
     """psds_short with shared deltas equals evaluating the short pairs alone."""
     rng = np.random.default_rng(3)
     scores = {k: rng.random(v.shape) for k, v in oracle_scores(clips[:12]).items()}
-    inputs = build_pair_inputs(clips[:12], scores)
+    inputs = build_pair_inputs(clips[:12], scores, grid=DEFAULT_GRID)
     out = metrics.evaluate_inputs(inputs)
     alone = inputs.short()  # fresh sweep, no shared deltas
     assert out["psds_short"] == round(100 * metrics.psds(alone), 1)

@@ -24,7 +24,7 @@ def _clip(segments_per_phrase, duration=10.0, audio_id="a.wav") -> Clip:
 
 def test_one_file_per_pair_with_boundaries_and_durations():
     clips = make_clips(3, seed=5)
-    inputs = build_pair_inputs(clips, oracle_scores(clips))
+    inputs = build_pair_inputs(clips, oracle_scores(clips), grid=DEFAULT_GRID)
     assert inputs.ids == [pair_id(c.audio_id, i) for c in clips for i in range(len(c.phrases))]
     df = inputs.scores[inputs.ids[0]]
     assert list(df.columns) == ["onset", "offset", EVENT_CLASS]
@@ -36,7 +36,7 @@ def test_one_file_per_pair_with_boundaries_and_durations():
 def test_last_boundary_clipped_to_clip_end():
     # 9.99 s -> 319680 samples -> (999 + 1) // 4 = 250 frames, the last ending at 10.0 s.
     clip = _clip([[(1.0, 2.0)]], duration=9.99)
-    inputs = build_pair_inputs([clip], {"a.wav#0": np.zeros(250)})
+    inputs = build_pair_inputs([clip], {"a.wav#0": np.zeros(250)}, grid=DEFAULT_GRID)
     assert inputs.timestamps["a.wav#0"][-1] == 9.99
     assert inputs.timestamps["a.wav#0"][-2] == pytest.approx(9.96)
 
@@ -45,19 +45,19 @@ def test_ground_truth_merged_clipped_and_empty_phrases_skipped():
     clip = _clip([[(1.0, 2.0), (1.5, 3.0), (3.0, 4.0), (9.5, 10.02)], [], None, [(5.0, 5.0)]])
     pairs = evaluation_pairs([clip])
     assert [p[0] for p in pairs] == ["a.wav#0"]  # no segments / only an empty one: skipped
-    inputs = build_pair_inputs([clip], {"a.wav#0": np.zeros(250)})
+    inputs = build_pair_inputs([clip], {"a.wav#0": np.zeros(250)}, grid=DEFAULT_GRID)
     assert inputs.ground_truth["a.wav#0"] == [(1.0, 4.0, EVENT_CLASS), (9.5, 10.0, EVENT_CLASS)]
-    out = evaluate([clip], {"a.wav#0": np.zeros(250), "extra#9": np.ones(3)})
+    out = evaluate([clip], {"a.wav#0": np.zeros(250), "extra#9": np.ones(3)}, grid=DEFAULT_GRID)
     assert out["n_pairs_whole"] == 1 and out["n_pairs_skipped"] == 3
 
 
 def test_unknown_duration_allows_a_shorter_clip():
     clip = _clip([[(1.0, 2.0)]], duration=None)
-    inputs = build_pair_inputs([clip], {"a.wav#0": np.zeros(240)})
+    inputs = build_pair_inputs([clip], {"a.wav#0": np.zeros(240)}, grid=DEFAULT_GRID)
     assert inputs.audio_durations["a.wav#0"] == 10.0
     assert inputs.timestamps["a.wav#0"][-1] == pytest.approx(9.6)
     with pytest.raises(ValueError, match=r"a\.wav#0.*1 to 250 frames"):
-        build_pair_inputs([clip], {"a.wav#0": np.zeros(251)})
+        build_pair_inputs([clip], {"a.wav#0": np.zeros(251)}, grid=DEFAULT_GRID)
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,7 @@ def test_bad_inputs_name_the_pair(scores, message):
     clip = _clip([[(1.0, 2.0)], [(3.0, 4.0)]])
     scores = {"a.wav#0": np.zeros(250), **scores}
     with pytest.raises(ValueError, match=message):
-        build_pair_inputs([clip], scores)
+        build_pair_inputs([clip], scores, grid=DEFAULT_GRID)
 
 
 def test_duplicate_audio_ids_rejected():
@@ -84,7 +84,7 @@ def test_duplicate_audio_ids_rejected():
 
 def test_subset_and_short():
     clips = make_clips(4, seed=1)
-    inputs = build_pair_inputs(clips, oracle_scores(clips))
+    inputs = build_pair_inputs(clips, oracle_scores(clips), grid=DEFAULT_GRID)
     short = inputs.short()
     assert 0 < len(short) < len(inputs)
     assert set(short.ids) == set(short.short_ids)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from wstag.audio.frames import DEFAULT_GRID
 from wstag.evaluation.segments import median_filter, scores_to_segments
 
 
@@ -12,8 +13,8 @@ def test_scores_to_segments_strict_threshold():
     s = np.zeros(250)
     s[25:50] = 0.9  # 1.0 - 2.0 s
     s[100] = 0.5  # exactly the threshold: not active
-    assert scores_to_segments(s, threshold=0.5) == [(1.0, 2.0)]
-    assert scores_to_segments(s, threshold=0.4) == [(1.0, 2.0), (4.0, 4.04)]
+    assert scores_to_segments(s, threshold=0.5, grid=DEFAULT_GRID) == [(1.0, 2.0)]
+    assert scores_to_segments(s, threshold=0.4, grid=DEFAULT_GRID) == [(1.0, 2.0), (4.0, 4.04)]
 
 
 def test_median_filter_removes_blips_and_fills_gaps():
@@ -23,7 +24,7 @@ def test_median_filter_removes_blips_and_fills_gaps():
     s[12] = 0.0  # a one-frame gap
     out = median_filter(s, 3)
     assert out[5] == 0.0 and out[12] == 1.0
-    assert scores_to_segments(s, threshold=0.5, median_window=3) == [(0.4, 0.64)]
+    assert scores_to_segments(s, threshold=0.5, median_window=3, grid=DEFAULT_GRID) == [(0.4, 0.64)]
 
 
 def test_median_filter_commutes_with_threshold():
@@ -35,7 +36,7 @@ def test_median_filter_commutes_with_threshold():
 
 
 def test_duration_clips_last_segment():
-    assert scores_to_segments(np.ones(250), threshold=0.5, duration=9.99) == [(0.0, 9.99)]
+    assert scores_to_segments(np.ones(250), threshold=0.5, duration=9.99, grid=DEFAULT_GRID) == [(0.0, 9.99)]
 
 
 @pytest.mark.parametrize("window", [0, 2, -1, 1.0])

@@ -216,7 +216,7 @@ def test_matches_plain_implementation_on_noisy_scores():
     rng = np.random.default_rng(5)
     scores = {k: np.clip(0.4 * v + 0.7 * rng.random(v.shape), 0, 1)
               for k, v in oracle_scores(clips).items()}
-    inputs = build_pair_inputs(clips, scores)
+    inputs = build_pair_inputs(clips, scores, grid=DEFAULT_GRID)
     thr = [0.05, 0.3, 0.45, 0.6, 0.8, 0.95]
     counts = detection_f1.pair_counts(inputs, thr)
     for j, pid in enumerate(counts.ids):
@@ -242,11 +242,11 @@ def noisy():
 
 def test_evaluate_reports_both_conventions(noisy):
     clips, scores = noisy
-    out = metrics.evaluate(clips, scores)
+    out = metrics.evaluate(clips, scores, grid=DEFAULT_GRID)
     assert out["th_auc_convention"] == metrics.TH_AUC_CONVENTION
     assert out["th_auc_convention"] == (
         "authors: join<=13 frames, detection-counted precision, area/1.0")
-    inputs = build_pair_inputs(clips, scores)
+    inputs = build_pair_inputs(clips, scores, grid=DEFAULT_GRID)
     assert out["th_auc_whole"] == round(100 * metrics.th_auc(inputs), 1)
     assert out["th_auc_short"] == round(100 * metrics.th_auc(inputs.short()), 1)
     # The sed_scores_eval keys hold what the previous code gave as th_auc_* on these
@@ -259,11 +259,11 @@ def test_evaluate_reports_both_conventions(noisy):
 
 def test_evaluate_median_filter_before_thresholding(noisy):
     clips, scores = noisy
-    out = metrics.evaluate(clips, scores, median_window=5)
+    out = metrics.evaluate(clips, scores, median_window=5, grid=DEFAULT_GRID)
     assert (out["th_auc_whole_sed"], out["th_auc_short_sed"]) == (19.8, 17.5)  # as before
-    filtered = build_pair_inputs(clips, scores).map_scores(lambda s: median_filter(s, 5))
+    filtered = build_pair_inputs(clips, scores, grid=DEFAULT_GRID).map_scores(lambda s: median_filter(s, 5))
     assert out["th_auc_whole"] == round(100 * metrics.th_auc(filtered), 1)
     assert out["th_auc_short"] == round(100 * metrics.th_auc(filtered.short()), 1)
-    inputs = build_pair_inputs(clips, scores)
+    inputs = build_pair_inputs(clips, scores, grid=DEFAULT_GRID)
     assert metrics.th_auc(inputs, median_window=5) == metrics.th_auc(filtered)
     assert metrics.th_auc(inputs, median_window=5) != metrics.th_auc(inputs)

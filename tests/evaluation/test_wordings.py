@@ -7,6 +7,7 @@ import random
 import numpy as np
 import pytest
 
+from wstag.audio.frames import DEFAULT_GRID
 from wstag.errors import ConfigError
 from wstag.evaluation.metrics import psds
 from wstag.evaluation.pairs import build_pair_inputs, evaluation_pairs
@@ -56,4 +57,4 @@ def test_refused_pairs_are_left_out_and_zero_scores_would_not_be_no_detection():
     # lowest threshold PSDS sweeps, and earns the long events.
     clips = make_clips(20, seed=1)
     zeros = {pid: np.zeros_like(s) for pid, s in oracle_scores(clips).items()}
-    assert psds(build_pair_inputs(clips, zeros)) > 0.0
+    assert psds(build_pair_inputs(clips, zeros, grid=DEFAULT_GRID)) > 0.0

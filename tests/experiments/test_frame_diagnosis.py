@@ -87,7 +87,7 @@ def _clip(audio_id: str, phrases: list[tuple[str, str]], present: list[str]) -> 
 def test_frame_labels_follow_the_segments_on_the_grid():
     clips = [_clip("a.flac", [("door", "door_close")], ["door_close"])]
     n = DEFAULT_GRID.n_output_frames_for_duration(10.0)
-    inputs = build_pair_inputs(clips, {"a.flac#0": np.zeros(n)})
+    inputs = build_pair_inputs(clips, {"a.flac#0": np.zeros(n)}, grid=DEFAULT_GRID)
     y = frame_labels(inputs, DEFAULT_GRID)["a.flac#0"]
     assert y.dtype == bool and y.sum() == round(1.0 / DEFAULT_GRID.output_hop_s) and y[30] and not y[20]
 

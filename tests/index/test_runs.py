@@ -37,7 +37,7 @@ def test_runs_equal_per_file_segments(seed, median):
     want = []
     for e in entries:
         p = sigmoid(logits[e.offset: e.offset + e.n_frames])
-        for on, off in scores_to_segments(p, threshold=threshold, median_window=median, duration=e.duration):
+        for on, off in scores_to_segments(p, threshold=threshold, median_window=median, duration=e.duration, grid=DEFAULT_GRID):
             a, b = round(on / 0.04), round(off / 0.04)
             want.append((e.file, a, b, float(logits[e.offset + a: e.offset + b].max())))
     assert got == sorted(want)

@@ -43,7 +43,7 @@ import h5py
 import numpy as np
 import torch
 
-from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
+from wstag.audio.frontend import FrontEnd
 from wstag.audio.io import load_audio
 from wstag.data.corpus import LABELS, WEAK
 from wstag.data.feature_cache import CACHE_NAME, GROUP, feature_difference, stored_front_end
@@ -81,7 +81,7 @@ def pack_features(
     audio_ids: Sequence[str],
     out: Path,
     *,
-    front_end: FrontEnd = DEFAULT_FRONT_END,
+    front_end: FrontEnd,
     workers: int | None = None,
     part_size: int = 256,
     part_seconds: float = 60.0,
@@ -370,7 +370,7 @@ def pack_corpus(
     data_dir: Path,
     splits: Sequence[str] = ("train", "val", "test"),
     *,
-    front_end: FrontEnd = DEFAULT_FRONT_END,
+    front_end: FrontEnd,
     workers: int | None = None,
     progress: Progress | None = None,
     log: Callable[[str], None] | None = None,
@@ -403,8 +403,8 @@ def build_feature_cache(
     audio_ids: Sequence[str],
     out: Path,
     progress: Callable[..., Iterable] | None = None,
-    front_end: FrontEnd = DEFAULT_FRONT_END,
     *,
+    front_end: FrontEnd,
     workers: int | None = None,
     log: Callable[[str], None] | None = None,
 ) -> Path:

@@ -17,7 +17,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from wstag.audio.frames import DEFAULT_GRID, FrameGrid
+from wstag.audio.frames import FrameGrid
 from wstag.evaluation.metrics import psds
 from wstag.evaluation.pairs import build_pair_inputs, evaluation_pairs
 from wstag.records import Clip, Phrase
@@ -127,14 +127,14 @@ def wrong_query_phrases(clips: Iterable[Clip]) -> dict[str, Phrase]:
 
 
 def wrong_query_psds(
-    clips: Iterable[Clip], scores: Mapping[str, np.ndarray], grid: FrameGrid = DEFAULT_GRID
+    clips: Iterable[Clip], scores: Mapping[str, np.ndarray], *, grid: FrameGrid
 ) -> float:
     """PSDS (percent, one decimal) of wrong-query scores against the TRUE pairs' segments.
 
     ``scores[pid]`` is the clip's (T,) probability for the phrase that
     ``wrong_query_assignment`` gave pair ``pid``.
     """
-    return round(100.0 * psds(build_pair_inputs(clips, scores, grid)), 1)
+    return round(100.0 * psds(build_pair_inputs(clips, scores, grid=grid)), 1)
 
 
 def specificity(psds_whole: float, wrong_psds: float) -> float:
@@ -142,7 +142,7 @@ def specificity(psds_whole: float, wrong_psds: float) -> float:
     return round(psds_whole - wrong_psds, 1)
 
 
-def loudness_scores(audio: np.ndarray, grid: FrameGrid = DEFAULT_GRID) -> np.ndarray:
+def loudness_scores(audio: np.ndarray, *, grid: FrameGrid) -> np.ndarray:
     """Per-frame RMS level (dB) on the output grid, min-max normalised per clip: (T,).
 
     ``audio`` is mono (n,) at ``grid.sample_rate``. Frame k covers samples
@@ -168,7 +168,7 @@ def loudness_scores(audio: np.ndarray, grid: FrameGrid = DEFAULT_GRID) -> np.nda
 
 
 def loudness_pair_scores(
-    clips: Iterable[Clip], audio: Mapping[str, np.ndarray], grid: FrameGrid = DEFAULT_GRID,
+    clips: Iterable[Clip], audio: Mapping[str, np.ndarray], *, grid: FrameGrid,
     precomputed: bool = False,
 ) -> dict[str, np.ndarray]:
     """The loudness control's scores: every evaluated pair of a clip gets its loudness.
@@ -184,7 +184,7 @@ def loudness_pair_scores(
             if clip.audio_id not in audio:
                 raise ValueError(f"pair {pid!r}: no audio for clip {clip.audio_id!r}")
             value = audio[clip.audio_id]
-            cache[clip.audio_id] = value if precomputed else loudness_scores(value, grid)
+            cache[clip.audio_id] = value if precomputed else loudness_scores(value, grid=grid)
         out[pid] = cache[clip.audio_id]
     return out
 

@@ -26,7 +26,7 @@ import numpy as np
 from sed_scores_eval import intersection_based
 from sed_scores_eval.base_modules.precision_recall import fscore_from_precision_recall
 
-from wstag.audio.frames import DEFAULT_GRID, FrameGrid
+from wstag.audio.frames import FrameGrid
 from wstag.evaluation import detection_f1
 from wstag.records import Clip
 # Re-exported, defined beside the paper's Th-AUC: DTC = GTC = 0.5, the intersection
@@ -229,8 +229,8 @@ def evaluate_inputs(inputs: PairInputs, *, median_window: int = 1) -> dict[str, 
 def evaluate(
     clips: Iterable[Clip],
     scores: Mapping[str, np.ndarray],
-    grid: FrameGrid = DEFAULT_GRID,
     *,
+    grid: FrameGrid,
     median_window: int = 1,
 ) -> dict[str, float | int | str]:
     """PSDS and Th-AUC on the whole test set and its short-duration subset.
@@ -243,7 +243,7 @@ def evaluate(
     ``n_pairs_short``, and ``n_pairs_skipped`` (phrases without annotated segments).
     """
     clips = list(clips)
-    inputs = build_pair_inputs(clips, scores, grid)
+    inputs = build_pair_inputs(clips, scores, grid=grid)
     out = evaluate_inputs(inputs, median_window=median_window)
     out["n_pairs_skipped"] = sum(len(c.phrases) for c in clips) - len(inputs)
     return out

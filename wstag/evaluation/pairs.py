@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from sed_scores_eval.base_modules.scores import create_score_dataframe
 
-from wstag.audio.frames import DEFAULT_GRID, FrameGrid
+from wstag.audio.frames import FrameGrid
 from wstag.records import Clip, short_phrase_keys
 
 #: The one event class every pair is scored under.
@@ -146,7 +146,8 @@ class PairInputs:
 def build_pair_inputs(
     clips: Iterable[Clip],
     scores: Mapping[str, np.ndarray],
-    grid: FrameGrid = DEFAULT_GRID,
+    *,
+    grid: FrameGrid,
 ) -> PairInputs:
     """Validate per-pair frame scores against strong-labelled clips; pair them with ground truth.
 

@@ -17,7 +17,7 @@ import numpy as np
 from scipy import ndimage
 from numpy.lib.stride_tricks import sliding_window_view
 
-from wstag.audio.frames import DEFAULT_GRID, FrameGrid
+from wstag.audio.frames import FrameGrid
 
 
 def median_filter(scores: np.ndarray, window: int) -> np.ndarray:
@@ -47,7 +47,7 @@ def scores_to_segments(
     *,
     threshold: float,
     median_window: int = 1,
-    grid: FrameGrid = DEFAULT_GRID,
+    grid: FrameGrid,
     duration: float | None = None,
 ) -> list[tuple[float, float]]:
     """Detected ``[(onset, offset), ...]`` seconds for one (clip, phrase) pair.

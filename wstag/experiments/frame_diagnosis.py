@@ -320,7 +320,7 @@ def score_model(model_dir: Path, clips: Sequence[Clip], folder: Path, queries: M
 
 
 def _psds_pct(clips: Sequence[Clip], scores: Scores, grid: FrameGrid) -> float:
-    return round(100.0 * psds(build_pair_inputs(clips, scores, grid)), 1)
+    return round(100.0 * psds(build_pair_inputs(clips, scores, grid=grid)), 1)
 
 
 def _group_of(cls: str | None) -> str:
@@ -349,7 +349,7 @@ def diagnose_model(model_dir: Path, clips: Sequence[Clip], folder: Path, queries
                    chosen: Mapping[str, Mapping[str, dict]], progress: Callable | None = None) -> dict[str, Any]:
     """Every figure of the diagnosis for one model folder."""
     config, grid, scores = score_model(model_dir, clips, folder, queries, progress)
-    inputs = build_pair_inputs(clips, scores["right"], grid)
+    inputs = build_pair_inputs(clips, scores["right"], grid=grid)
     labels = frame_labels(inputs, grid)
     classes = pair_classes(clips)
     pooling = config.get("experiment", {}).get("training", {}).get("audio_pooling", "linear_softmax")

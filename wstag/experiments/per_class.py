@@ -61,7 +61,7 @@ def pair_table(model_dir: Path, clips: Sequence[Clip], folder: Path, progress: C
     wrong = {pid: p.text for pid, p in wrong_query_phrases(clips).items()}
     config, grid, scored = score_model(model_dir, clips, folder, {"right": None, "wrong": wrong}, progress)
     right = scored["right"]
-    labels = frame_labels(build_pair_inputs(clips, right, grid), grid)
+    labels = frame_labels(build_pair_inputs(clips, right, grid=grid), grid)
     pooling = config["experiment"]["training"]["audio_pooling"]
     clip_right = clip_probabilities(right, pooling)
     clip_wrong = clip_probabilities(scored["wrong"], pooling)

@@ -34,10 +34,10 @@ def loudness_control(clips, audio_dir: Path, grid) -> float:
     """PSDS (whole) of per-frame loudness used as every pair's score: no model at all."""
     # One clip's waveform at a time: holding the split's audio would grow with the corpus
     # (2.6 GB for the `full` test split); each clip's loudness curve is 250 numbers.
-    loudness = {c.audio_id: loudness_scores(load_audio(audio_dir / c.audio_id, grid.sample_rate), grid)
+    loudness = {c.audio_id: loudness_scores(load_audio(audio_dir / c.audio_id, grid.sample_rate), grid=grid)
                 for c in clips}
-    scores = loudness_pair_scores(clips, loudness, grid, precomputed=True)
-    return evaluate(clips, scores, grid)["psds_whole"]
+    scores = loudness_pair_scores(clips, loudness, grid=grid, precomputed=True)
+    return evaluate(clips, scores, grid=grid)["psds_whole"]
 
 
 def evaluate_model(
@@ -64,10 +64,10 @@ def evaluate_model(
                                              progress=progress, front_end=front_end), front_end)
     grid = front_end.grid
     scores = score_pairs(model, vocab, clips, feats, progress=progress)
-    metrics = dict(evaluate(clips, scores, grid))
+    metrics = dict(evaluate(clips, scores, grid=grid))
     wrong = {pid: p.text for pid, p in wrong_query_phrases(clips).items()}
     wrong_scores = score_pairs(model, vocab, clips, feats, queries=wrong, progress=progress)
-    metrics["psds_whole_wrong_query"] = wrong_query_psds(clips, wrong_scores, grid)
+    metrics["psds_whole_wrong_query"] = wrong_query_psds(clips, wrong_scores, grid=grid)
     metrics["specificity"] = specificity(metrics["psds_whole"], metrics["psds_whole_wrong_query"])
     metrics["psds_whole_loudness"] = loudness_control(clips, folder / "audio", grid)
     if wordings:

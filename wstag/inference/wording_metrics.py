@@ -48,9 +48,9 @@ def wording_metrics(
     if answered:
         asked = {pid: queries[pid] for pid in answered}
         scores = score_pairs(model, vocab, clips, features, queries=queries, progress=progress)
-        unseen_psds = _psds(build_pair_inputs(clips, scores, grid).subset(asked))
+        unseen_psds = _psds(build_pair_inputs(clips, scores, grid=grid).subset(asked))
         seen_psds = (float(seen["psds_whole"]) if len(answered) == len(queries)
-                     else _psds(build_pair_inputs(clips, seen_scores, grid).subset(asked)))
+                     else _psds(build_pair_inputs(clips, seen_scores, grid=grid).subset(asked)))
     used = sorted(set(queries.values()))
     out = {
         "text_encoder": "minilm" if model.open_vocabulary else "word",
