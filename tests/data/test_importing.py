@@ -1,4 +1,4 @@
-"""Importing real AudioCaps / AudioGrounding from disk (wstag.data.importing, `wstag data import-*`).
+"""Importing real AudioCaps / AudioGrounding from disk (wstag.data.importers, `wstag data import-*`).
 
 The fixture is written at test time in the real formats: AudioCaps caption CSVs
 (audiocap_id,youtube_id,start_time,caption), AudioGrounding v1 (pandas "columns" JSON)
@@ -22,9 +22,8 @@ from wstag.audio.frontend import DEFAULT_FRONT_END
 from wstag.cli.main import app
 from wstag.data.audiocaps import read_captions_csv
 from wstag.data.audiogrounding import read_v1, read_v2, read_weak_v2
-from wstag.data.importing import (
-    MISSING_NAME, REPORT_NAME, candidate_names, import_audiocaps, import_audiogrounding, parse_label_name,
-)
+from wstag.data.importers import import_audiocaps, import_audiogrounding
+from wstag.data.importers.audio_files import MISSING_NAME, REPORT_NAME, candidate_names, parse_label_name
 from wstag.errors import ConfigError, LabelError
 from wstag.text.tokenize import tokenize
 

@@ -185,10 +185,10 @@ def import_audiocaps_cmd(
 
     The AudioCaps train, val and test captions are merged, every caption of a video in the
     AudioGrounding test set is removed, and the rest re-split into train and --val-size
-    validation captions by whole videos (seeded). See wstag.data.importing for the naming
+    validation captions by whole videos (seeded). See wstag.data.importers.audio_files for the naming
     conventions matched.
     """
-    from wstag.data.importing import import_audiocaps
+    from wstag.data.importers import import_audiocaps
 
     check_out_folder(out)
     with step("import"):
@@ -215,7 +215,7 @@ def import_audiogrounding_cmd(
     force: bool = typer.Option(False, help="Overwrite an existing corpus in --out."),
 ) -> None:
     """Import AudioGrounding with its own split; every split keeps its segments (SSTAG, evaluation)."""
-    from wstag.data.importing import import_audiogrounding
+    from wstag.data.importers import import_audiogrounding
 
     check_out_folder(out)
     with step("import"):

@@ -155,7 +155,7 @@ def negative_similarity(
     """Share of random sampling's negatives within Sentence-BERT cosine tau of a positive, per label set."""
     from wstag.data.audiogrounding import read_weak_v2
     from wstag.data.corpus import Corpus
-    from wstag.data.importing import read_grounding_labels
+    from wstag.data.importers import read_grounding_labels
     from wstag.provenance import code_commit
     from wstag.experiments.sampling_diagnosis import similar_negative_share
     from wstag.text.sbert import sbert_embedder
