@@ -21,10 +21,12 @@ TABLE2 = (
     Row("sentence_amax_tmean", "A-Max + T-Mean", SENTENCE, (42.7, 48.9, 33.8, 42.4)),
     Row("phrase_random", "Random Sampling", PHRASE, (43.7, 46.5, 34.5, 43.2)),
     Row("phrase_random_self", "+ Self-Supervision", PHRASE, (48.7, 50.5, 40.1, 46.7), teacher="phrase_random"),
-    Row("phrase_similarity", "Similarity-based Sampling", PHRASE, (52.6, 53.9, 43.7, 48.5)),
+    Row("phrase_similarity", "Similarity-based Sampling (here Sentence-BERT; the paper's figures: CLAP)", PHRASE,
+        (52.6, 53.9, 43.7, 48.5)),
     Row("phrase_similarity_self", "+ Self-Supervision", PHRASE, (55.7, 57.1, 46.2, 50.8),
         teacher="phrase_similarity"),
-    Row("phrase_clustering", "Clustering-based Sampling", PHRASE, (52.9, 54.2, 44.4, 49.3)),
+    Row("phrase_clustering", "Clustering-based Sampling (here Sentence-BERT, proportional draw; the paper's: CLAP, "
+                             "uniform)", PHRASE, (52.9, 54.2, 44.4, 49.3)),
     Row("phrase_clustering_self", "+ Self-Supervision", PHRASE, (56.5, 57.1, 47.6, 51.7),
         teacher="phrase_clustering"),
     # The paper trains SSTAG on AudioGrounding (about a tenth of the clips); the embedded
