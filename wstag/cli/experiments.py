@@ -266,3 +266,21 @@ def per_class(
     with atomic_open(out.with_suffix(".md")) as fh:
         fh.write(text)
     typer.echo(text)
+
+
+@app.command("learning-overfit")
+@handle_errors
+def learning_overfit(
+    data: Path = typer.Option(..., help="Corpus folder."),
+    out: Path = typer.Option(Path("reports/learning/overfit-64.json"), help="Result file (JSON)."),
+    clips: int = typer.Option(64, help="Training clips to fit."),
+    steps: int = typer.Option(400, help="Optimiser steps."),
+    seed: int = typer.Option(0, help="Seed of the clips, the draws and the weights."),
+) -> None:
+    """Can the model fit its own data? Its tag AUC on a few training clips it trained on (about 1.0 without a bug)."""
+    from wstag.experiments.learning import overfit
+
+    result = overfit(data, clips, steps, seed, log=log)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_json(out, result)
+    typer.echo(f"tag AUC on its {clips} training clips after {steps} steps: {result['final_tag_auc']:.3f} ({out})")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import statistics
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from wstag.experiments.report import Difference, paired_difference
 from wstag.experiments.runner import GroupRun, Row
@@ -145,3 +145,84 @@ def write_learning_report(out: Path, path: Path, notes: str = "", rungs: Sequenc
     with atomic_open(path) as fh:
         fh.write(text)
     return path
+
+
+def overfit(data_dir: Path, clips: int = 64, steps: int = 400, seed: int = 0, config: str = DEMO,
+            log=lambda m: None) -> dict[str, Any]:
+    """Can the model fit its own data? Train the demo's model on ``clips`` training clips only,
+    dropout and augmentation off, and measure the clip-level tag AUC on those clips (eval mode,
+    one fixed draw of negatives). A model and loss without a bug reach about 1.0."""
+    import time
+
+    import lightning as L
+    import numpy as np
+    import torch
+    from sklearn.metrics import roc_auc_score
+    from torch.utils.data import DataLoader, Subset
+
+    from wstag.data.audiogrounding import read_weak_v2
+    from wstag.data.corpus import Corpus
+    from wstag.models.factory import build_model
+    from wstag.provenance import code_commit, config_hash
+    from wstag.sampling.random_sampler import RandomNegativeSampler
+    from wstag.shipped import CONFIG_DIR
+    from wstag.text.vocabulary import Vocabulary
+    from wstag.training.config import load_experiment
+    from wstag.training.datasets import PhraseLevelDataset, collate_phrase_batch
+    from wstag.training.phrase_level import PhraseLevelModule
+    from wstag.training.run import prepare_features
+
+    start = time.perf_counter()
+    overrides = ["model.preset=cpu_fast", "model.audio_encoder.block_dropout=0.0",
+                 "model.audio_encoder.frame_dropout=0.0", "model.audio_encoder.specaugment=false",
+                 f"training.seed={seed}"]
+    cfg = load_experiment(CONFIG_DIR / f"{config}.yaml", overrides)
+    torch.set_num_threads(cfg.training.threads or 2)
+    L.seed_everything(seed, verbose=False)
+    corpus = Corpus(data_dir)
+    train = read_weak_v2(corpus.weak("train"))
+    feats, train = prepare_features(corpus.split("train"), train, front_end=cfg.front_end)
+    vocab = Vocabulary.build(c.caption for c in train)
+    sampler = RandomNegativeSampler([p.text for c in train for p in c.phrases])
+    keep = sorted(np.random.default_rng(seed).choice(len(train), clips, replace=False).tolist())
+    data = PhraseLevelDataset([train[i] for i in keep], feats, vocab, sampler, cfg.training.n_phrases, seed)
+    model = build_model(cfg.model, len(vocab), cfg.front_end, words=vocab.itos)
+    module = PhraseLevelModule(model, cfg.training)
+    opt = torch.optim.Adam(module.parameters(), lr=cfg.training.lr)
+    loader = DataLoader(data, batch_size=cfg.training.batch_size, shuffle=True, collate_fn=collate_phrase_batch,
+                        generator=torch.Generator().manual_seed(seed))
+
+    def auc() -> float:
+        module.eval()
+        data.epoch = 10_000  # one fixed draw of negatives, none of the training draws
+        s, y = [], []
+        with torch.no_grad():
+            for batch in DataLoader(Subset(data, range(len(data))), batch_size=32, collate_fn=collate_phrase_batch):
+                p = module._clip_probs(batch)
+                s.append(p[batch["phrase_mask"]].numpy())
+                y.append(batch["labels"][batch["phrase_mask"]].numpy() > 0.5)
+        module.train()
+        return float(roc_auc_score(np.concatenate(y), np.concatenate(s)))
+
+    curve, step, epoch = [], 0, 0
+    module.train()
+    while step < steps:
+        data.epoch = epoch
+        for batch in loader:
+            loss = module._loss(batch)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.training.grad_clip)
+            opt.step()
+            step += 1
+            if step % 50 == 0 or step == steps:
+                curve.append({"step": step, "loss": round(float(loss), 4), "tag_auc": round(auc(), 4)})
+                log(f"step {step}: loss {curve[-1]['loss']}, tag AUC on its {clips} clips {curve[-1]['tag_auc']}")
+            if step >= steps:
+                break
+        epoch += 1
+    return {"what": f"the demo's model ({config}.yaml, cpu_fast, no dropout, no augmentation) trained on {clips} "
+                    f"training clips for {steps} steps; tag AUC on those clips, eval mode, one fixed negative draw",
+            "config_hash": config_hash(cfg.to_dict()), "seed": seed, "clips": clips, "steps": steps,
+            "epochs": epoch, "seconds": round(time.perf_counter() - start, 1), "corpus_hash": corpus.content_hash,
+            "code_commit": code_commit(), "curve": curve, "final_tag_auc": curve[-1]["tag_auc"]}
