@@ -216,7 +216,7 @@ def overfit(data_dir: Path, clips: int = 64, steps: int = 400, seed: int = 0, co
             opt.step()
             step += 1
             if step % 50 == 0 or step == steps:
-                curve.append({"step": step, "loss": round(float(loss), 4), "tag_auc": round(auc(), 4)})
+                curve.append({"step": step, "loss": round(float(loss.detach()), 4), "tag_auc": round(auc(), 4)})
                 log(f"step {step}: loss {curve[-1]['loss']}, tag AUC on its {clips} clips {curve[-1]['tag_auc']}")
             if step >= steps:
                 break
