@@ -37,9 +37,12 @@ def test_table2_runs_every_row_resumes_and_reports(tiny_corpus, tmp_path):
         assert result["config"]["model"]["preset"] == "cpu_fast" and result["code_commit"]
         assert set(result["metrics"]) >= {"psds_whole", "th_auc_whole", "psds_short", "th_auc_short",
                                           "psds_whole_wrong_query", "specificity", "psds_whole_loudness"}
-        assert (out / "models" / f"{row.key}-seed0" / "model.safetensors").is_file()
+        # run models stay under the (git-ignored) work folder, recorded with the SHA-256 of their weights
+        model = out / "runs" / "models" / f"{row.key}-seed0"
+        assert result["model_dir"] == str(model) and (model / "model.safetensors").is_file()
+        assert len(result["model_sha256"]) == 64 and not (out / "models" / f"{row.key}-seed0").exists()
         if row.teacher:
-            assert result["teacher"] == str(out / "models" / f"{row.teacher}-seed0")
+            assert result["teacher"] == str(out / "runs" / "models" / f"{row.teacher}-seed0")
     clustering = json.loads((out / "rows" / "phrase_clustering-seed0.json").read_text())
     assert clustering["config"]["sampling"]["embeddings"] == "sbert" and clustering["config"]["clap"]["pretrained"] is None
     report = (out / "REPORT.md").read_text()

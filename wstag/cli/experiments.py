@@ -95,7 +95,7 @@ def report_only(
     out: Path = typer.Option(..., help="A folder that `wstag experiments GROUP --out` wrote (rows/*.json)."),
     report: Optional[Path] = typer.Option(None, help="Where to write it (default: OUT/REPORT.md)."),
     data: Optional[Path] = typer.Option(None, help="The corpus, to draw the figures of trained models "
-                                                   "(Fig. 14) when their models are in OUT/models."),
+                                                   "(Fig. 14) from the model folders their rows name."),
 ) -> None:
     """Rewrite the report from the finished rows, training nothing (e.g. after copying rows in)."""
     from wstag.errors import ConfigError

@@ -395,13 +395,17 @@ def _figure_markdown(figure, folder: Path, name: str) -> Path:
 
 
 def draw_model_figure(group, data: Path, out: Path, seed: int = 0) -> Path | None:
-    """Draw the group's figure of trained models (Fig. 14) from ``OUT/models`` once they exist."""
+    """Draw the group's figure of trained models (Fig. 14) once their rows (and model folders) exist."""
     if not group.model_figure:
         return None
     from wstag.experiments import figures
 
     labels = {r.key: r.label for r in group.rows}
-    models = {labels[k]: Path(out) / "models" / f"{k}-seed{seed}" for k in group.figure_models}
+    run = GroupRun(Path(out), Path(out))
+    done = {k: run.read(Row(k, "", ""), seed) for k in group.figure_models}
+    if any(d is None for d in done.values()):
+        return None
+    models = {labels[k]: Path(d["model_dir"]) for k, d in done.items()}  # where the runner kept them
     if not all((m / "config.json").is_file() for m in models.values()):
         return None
     folder = Path(out) / "figures"

@@ -7,7 +7,9 @@ says why). Each row-seed trains into ``WORK/seed{S}/{row}-{config hash}``, so a 
 was cut resumes from its last checkpoint, and a row whose config changed trains afresh
 instead of mixing two settings. The finished row-seed is written to
 ``OUT/rows/{row}-seed{S}.json`` with its config and hash, seed, metrics, epochs, seconds,
-code commit and corpus hash; a JSON whose config hash still matches is not run again.
+code commit, corpus hash, and the path and SHA-256 of its model folder, which stays under
+the (git-ignored) ``WORK/models/{row}-seed{S}``: results go into git, weights do not. A
+JSON whose config hash still matches (and whose model folder is there) is not run again.
 
 Self-supervised rows take as teacher the model of their ``teacher`` row for the same
 seed, so rows run in an order where the teacher comes first. Rows that sample with CLAP
