@@ -222,7 +222,8 @@ def learning(
         chosen = [RUNGS[k] for k in wanted]
     def rewrite() -> Path:  # the diagnosis written from the figures lives in OUT/notes.md
         notes = out / "notes.md"
-        return write_learning_report(out, report, notes=notes.read_text() if notes.is_file() else "")
+        spread = Path("reports/table2") if Path("reports/table2/rows").is_dir() else None
+        return write_learning_report(out, report, notes=notes.read_text() if notes.is_file() else "", spread_rows=spread)
 
     run_group(chosen, data, out, range(seeds), epochs, "cpu", work, log=log, progress=progress, after_row=rewrite)
     typer.echo(f"report: {rewrite()}")

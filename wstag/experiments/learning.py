@@ -12,12 +12,13 @@ over seeds, so that no verdict rests on one seed.
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from wstag.experiments.report import Difference, paired_difference
+from wstag.experiments.report import Difference, paired_difference, seed_spread
 from wstag.experiments.runner import GroupRun, Row
 from wstag.files import atomic_open
 
@@ -99,7 +100,8 @@ def verdict(d: Difference | None) -> str:
     return f"{d.text()}: {({1: 'better', -1: 'worse', 0: 'inconclusive'})[d.side()]}"
 
 
-def ladder_table(rungs: Sequence[Row], results: Mapping[str, list[dict]]) -> str:
+def ladder_table(rungs: Sequence[Row], results: Mapping[str, list[dict]],
+                 spread_from: Mapping[str, list[dict]] | None = None) -> str:
     head = ("| rung | what changed | seeds | tag AUC train (last) | tag AUC val (best) | PSDS whole | PSDS short "
             "| specificity | PSDS short vs base (95 % CI) |\n|---|---|---|---|---|---|---|---|---|")
     lines = [head]
@@ -111,16 +113,33 @@ def ladder_table(rungs: Sequence[Row], results: Mapping[str, list[dict]]) -> str
         train = _cell([curve_value(r, "train/tag_auc") for r in rs], 3)
         val = _cell([curve_value(r, "val/tag_auc", "best") for r in rs], 3)
         figures = " | ".join(_cell([r["metrics"][k] for r in rs]) for k, _ in METRICS)
-        vs = "(the base)" if row.key == BASE else verdict(paired_difference(results, row.key, BASE, "psds_short"))
+        vs = "(the base)" if row.key == BASE else verdict(paired_difference(results, row.key, BASE, "psds_short",
+                                                                         spread_from))
         lines.append(f"| {row.key} | {row.label} | {len(rs)} | {train} | {val} | {figures} | {vs} |")
     return "\n".join(lines)
 
 
-def write_learning_report(out: Path, path: Path, notes: str = "", rungs: Sequence[Row] = LADDER) -> Path:
-    """``path`` (markdown) from the row files in ``out/rows``: the ladder's table and ``notes``."""
+def all_rows(out: Path) -> dict[str, list[dict]]:
+    """Every row file in ``out/rows``, by row key."""
+    found: dict[str, list[dict]] = {}
+    for p in sorted((Path(out) / "rows").glob("*-seed*.json")):
+        r = json.loads(p.read_text())
+        found.setdefault(r["row"], []).append(r)
+    return found
+
+
+def write_learning_report(out: Path, path: Path, notes: str = "", rungs: Sequence[Row] = LADDER,
+                          spread_rows: Path | None = None) -> Path:
+    """``path`` (markdown) from the row files in ``out/rows``: the ladder's table and ``notes``.
+
+    ``spread_rows``: another folder of row files measured on the same corpus and budget (the
+    paper's tables, several seeds per row) whose seed spread, pooled with the ladder's own,
+    sizes the intervals of rungs with fewer than three seeds.
+    """
     rows_dir = Path(out) / "rows"
     seeds = sorted({int(p.stem.rsplit("-seed", 1)[1]) for p in rows_dir.glob("*-seed*.json")}) if rows_dir.is_dir() else []
     results = GroupRun(Path(out), Path(out)).results(rungs, seeds)
+    spread_from = {**all_rows(spread_rows), **results} if spread_rows is not None else None
     commits = sorted({r["code_commit"] for rs in results.values() for r in rs})
     corpora = sorted({str(r["corpus_hash"]) for rs in results.values() for r in rs})
     epochs = sorted({r["epochs"] for rs in results.values() for r in rs})
@@ -135,7 +154,10 @@ def write_learning_report(out: Path, path: Path, notes: str = "", rungs: Sequenc
         "column is the paired difference to the base rung over common seeds with its 95 % interval (a t-interval "
         "over seeds from three seeds on; below that from the pooled seed spread of the rungs with two seeds or "
         "more, REPORT.md's rule): *better* or *worse* only when the interval excludes 0.\n",
-        ladder_table(rungs, results) + "\n",
+        ladder_table(rungs, results, spread_from) + "\n",
+        *([f"Intervals of rungs with fewer than three seeds use the seed spread pooled over these rungs and the "
+           f"rows of `{spread_rows}` (same corpus and budget): PSDS short sd {seed_spread(spread_from, 'psds_short'):.1f}.\n"]
+          if spread_from is not None and seed_spread(spread_from, "psds_short") is not None else []),
         notes,
         "## Provenance\n",
         f"Epochs: {', '.join(map(str, epochs)) or '-'}; corpus hash {', '.join(corpora) or '-'}; code commits "

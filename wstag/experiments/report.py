@@ -179,13 +179,14 @@ class Difference:
         return f"{self.mean:+.1f} ± {self.half:.1f}, 95 % interval, {self.seeds} seed{'s' * (self.seeds != 1)}"
 
 
-def paired_difference(results: Mapping[str, list[dict]], a: str, b: str, key: str) -> Difference | None:
+def paired_difference(results: Mapping[str, list[dict]], a: str, b: str, key: str,
+                      spread_from: Mapping[str, list[dict]] | None = None) -> Difference | None:
     """``a - b`` on ``key`` over the seeds both rows have, with its 95 % interval.
 
     Three seeds or more: a t-interval over the per-seed differences. Fewer: the normal
     interval of a difference of two means of ``n`` seeds each, from the pooled seed spread
-    of every row (sd of a difference of one-seed figures is sqrt(2) sd). None when the rows
-    share no seed.
+    of every row (sd of a difference of one-seed figures is sqrt(2) sd), or of the rows of
+    ``spread_from`` (more rows measured the same way). None when the rows share no seed.
     """
     seeds = paired_seeds(results, a, b, key)
     if not seeds:
@@ -195,7 +196,7 @@ def paired_difference(results: Mapping[str, list[dict]], a: str, b: str, key: st
     mean, n = statistics.fmean(diffs), len(diffs)
     if n >= 3:
         return Difference(mean, T95.get(n - 1, 1.96) * statistics.stdev(diffs) / math.sqrt(n), n, "t over seeds")
-    spread = seed_spread(results, key)
+    spread = seed_spread(spread_from if spread_from is not None else results, key)
     half = math.nan if spread is None else 1.96 * spread * math.sqrt(2 / n)
     return Difference(mean, half, n, "pooled seed spread")
 
