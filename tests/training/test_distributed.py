@@ -193,11 +193,16 @@ def test_two_processes_on_gloo_train_disjoint_shards_with_seeded_negatives(tiny_
             reference.epoch = d["epoch"]
             assert reference[d["index"]]["tokens"] == d["tokens"]
 
-    # val/tag_auc: both ranks scored the same pairs, all of them, after every validation epoch.
-    last = [r["gathered"][-1] for r in ranks]
+    # val/tag_auc: both ranks scored the same pairs, all of them, after every validation epoch
+    # (n_phrases = 8 pairs per validation clip); train/tag_auc gathers the epoch's training pairs.
+    val_gathers = [[g for g in r["gathered"] if g["all"] == 8 * n_val] for r in ranks]
+    assert len(val_gathers[0]) == len(val_gathers[1]) >= 2  # one per validation epoch (and the sanity check)
+    last = [g[-1] for g in val_gathers]
     assert last[0]["all"] == last[1]["all"] == last[0]["local"] + last[1]["local"]
     assert last[0]["labels"] == last[1]["labels"] and last[0]["scores"] == last[1]["scores"]
-    assert last[0]["all"] == 8 * n_val  # n_phrases (8) pairs per validation clip
+    train_gathers = [[g for g in r["gathered"] if g["all"] != 8 * n_val] for r in ranks]
+    assert train_gathers[0] and train_gathers[0][-1]["all"] == train_gathers[1][-1]["all"]
+    assert train_gathers[0][-1]["all"] == train_gathers[0][-1]["local"] + train_gathers[1][-1]["local"]
 
 
 # -- what must happen once, before the ranks meet ------------------------------------------
