@@ -69,7 +69,7 @@ def candidate_names(
     label_name: str | None = None,
 ) -> list[tuple[str, str]]:
     """File stems (no extension) that may hold a row's clip, most specific first,
-    each with the name of its convention (see the module docstring)."""
+    each with the name of its convention (see the docstring of wstag.data.importers)."""
     out: list[tuple[str, str]] = []
     if label_name:
         out.append((file_stem(label_name), "label file name"))

@@ -87,7 +87,7 @@ def import_audiocaps(
     ``captions``: the AudioCaps ``train.csv``, ``val.csv``, ``test.csv`` folder (those
     present), or one CSV; ``grounding``: the AudioGrounding test labels (v1 or v2 file, or a
     folder with ``test.json``); audio is searched under ``audio_dir`` and
-    ``grounding_audio`` (default: ``audio_dir``). See the module docstring for the
+    ``grounding_audio`` (default: ``audio_dir``). See ``wstag.data.importers`` for the
     preparation, the naming conventions and what is reported.
     """
     say = log or (lambda m: None)
