@@ -7,6 +7,7 @@ to the exact code and settings that produced it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import subprocess
@@ -16,9 +17,15 @@ from typing import Any, Mapping
 _SOURCE = Path(__file__).resolve().parents[1]
 
 
+@functools.lru_cache(maxsize=1)
 def code_commit() -> str:
     """The source tree's git commit, with ``-dirty`` when it has uncommitted changes;
-    ``unknown`` for an installed copy outside a git checkout."""
+    ``unknown`` for an installed copy outside a git checkout.
+
+    Read once per process: a process runs the code it loaded, so every result it writes (a
+    runner trains many rows in one process) names the tree as it was at the first call, not
+    as later edits left it. Long runs call it when they start.
+    """
     def git(*args: str) -> str:
         return subprocess.run(["git", "-C", str(_SOURCE), *args], capture_output=True, text=True,
                               timeout=10, check=True).stdout.strip()

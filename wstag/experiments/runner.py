@@ -175,6 +175,7 @@ def run_group(
     from wstag.training.run import train_corpus_clap
 
     say = log or (lambda m: None)
+    code_commit()  # read now: every row of this process records the code it loaded, whatever edits follow
     device = resolve_device(device)
     epochs = epochs or DEFAULT_EPOCHS[device]
     group = GroupRun(Path(out), Path(work) if work else Path(out) / "runs")
