@@ -142,9 +142,9 @@ class GroundingModel(nn.Module):
                          f"got {tuple(text_emb.shape)}")
 
     def frame_phrase_logits(self, audio_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
-        """The logit of ``s_fp``: ``a_t . t_n`` scaled and shifted by ``similarity`` (the paper: as is)."""
-        with torch.autocast(audio_emb.device.type, enabled=False):
-            return self.similarity(self.dot_products(audio_emb, text_emb))
+        """The logit of ``s_fp``: ``a_t . t_n`` scaled and shifted by ``similarity`` (the paper: as is).
+        Float32 throughout: ``dot_products`` leaves autocast, and scale and bias are float32."""
+        return self.similarity(self.dot_products(audio_emb, text_emb))
 
     def frame_phrase_probs(self, audio_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
         """``s_fp(t, n) = sigmoid(logit)`` (Eq. 3 / 7): (B, T, N) in [0, 1]."""
