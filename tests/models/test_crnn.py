@@ -96,7 +96,7 @@ def test_bad_inputs() -> None:
      ({"level_db": 90}, "level_db"), ({"filter_bands": 0}, "filter_bands"),
      ({"stem_stride": (2, 0)}, "stem_stride"), ({"block_pools": ((2, 2), (2, 2), (1, 2))}, "block_pools"),
      ({"stem_stride": (2, 1)}, "stem_stride and block_pools downsample time by 8"),
-     ({"block_pools": ((2, 16), (2, 8), (1, 1), (1, 1))}, "n_mels must be an integer >= 128"),
+     ({"n_mels": 64, "block_pools": ((2, 16), (2, 8), (1, 1), (1, 1))}, "n_mels must be an integer >= 128"),
      ({"mel_bn_affine": 1}, "mel_bn_affine")],
 )
 def test_config_errors_name_the_key(override: dict, key: str) -> None:

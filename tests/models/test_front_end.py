@@ -12,7 +12,7 @@ from wstag.audio.frames import FrameGrid
 from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.errors import ConfigError, ModelFolderError
 from wstag.models.checkpoint import load_model, read_front_end, save_model
-from wstag.models.factory import ModelConfig, build_model
+from wstag.models.factory import ModelConfig, build_model, model_config_of
 from wstag.models.grounding import GroundingModel
 from wstag.text.vocabulary import Vocabulary
 
@@ -34,9 +34,17 @@ def test_model_builds_its_logmel_and_grid_from_the_front_end() -> None:
     assert emb.shape[1] == out_lengths[0] == 101 // 4 == 25
 
 
+def test_the_crnn_takes_its_mel_bands_from_the_front_end() -> None:
+    assert TINY_AUDIO.n_mels is None  # a config names the bands once, in front_end
+    model = GroundingModel(TINY_AUDIO, TINY.text_encoder, 10, FrontEnd(n_mels=128))
+    assert model.audio_encoder.config.n_mels == 128 == model.audio_encoder.mel_bn.num_features
+    assert model_config_of(model).audio_encoder.n_mels == 128  # what a saved folder records
+    assert GroundingModel(TINY_AUDIO, TINY.text_encoder, 10, FrameGrid()).front_end.n_mels == 64  # SPEC 1
+
+
 def test_n_mels_mismatch_is_a_config_error_when_built() -> None:
-    with pytest.raises(ConfigError) as info:
-        GroundingModel(TINY_AUDIO, TINY.text_encoder, 10, FrontEnd(n_mels=128))
+    with pytest.raises(ConfigError) as info:  # a saved folder's weights against another front end
+        GroundingModel(replace(TINY_AUDIO, n_mels=64), TINY.text_encoder, 10, FrontEnd(n_mels=128))
     assert "model.audio_encoder.n_mels (64)" in str(info.value) and "front_end.n_mels (128)" in str(info.value)
     with pytest.raises(ConfigError, match=r"n_mels \(32\) must equal front_end.n_mels \(64\)"):
         build_model(TINY32, 10, DEFAULT_FRONT_END)

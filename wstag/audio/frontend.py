@@ -81,9 +81,11 @@ class FrontEnd:
         return cls(**d)
 
     @classmethod
-    def from_grid(cls, grid: FrameGrid, n_mels: int = N_MELS) -> "FrontEnd":
-        """The front end wstag built before it had this class: ``grid`` + default STFT and bands."""
-        return cls(sample_rate=grid.sample_rate, hop=grid.hop, time_downsample=grid.time_downsample, n_mels=n_mels)
+    def from_grid(cls, grid: FrameGrid, n_mels: int | None = None) -> "FrontEnd":
+        """The front end wstag built before it had this class: ``grid`` + default STFT and bands
+        (``n_mels``: SPEC 1's 64 when None)."""
+        return cls(sample_rate=grid.sample_rate, hop=grid.hop, time_downsample=grid.time_downsample,
+                   n_mels=N_MELS if n_mels is None else n_mels)
 
     def tag(self) -> str:
         """A stable JSON string of the fields (HDF5 attribute)."""

@@ -26,6 +26,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from wstag.audio.features import SpecAugment
+from wstag.audio.frames import N_MELS
 from wstag.errors import ConfigError, ModelFolderError
 from wstag.models.checkpoint import write_atomic
 from wstag.models.crnn import length_mask
@@ -41,7 +42,7 @@ VOCAB = "vocab.json"
 class ClapConfig:
     """Sizes of both towers; the vocabulary size comes from the data."""
 
-    n_mels: int = 64
+    n_mels: int | None = None  # None: SPEC 1's 64; training fills it from the feature cache's front end
     channels: tuple[int, ...] = (64, 128, 128)
     word_dim: int = 256
     embed_dim: int = 256  # the joint space: phrase embeddings have this size
@@ -49,6 +50,8 @@ class ClapConfig:
     specaugment: bool = True
 
     def __post_init__(self) -> None:
+        if self.n_mels is None:
+            object.__setattr__(self, "n_mels", N_MELS)
         for key in ("n_mels", "word_dim", "embed_dim"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:

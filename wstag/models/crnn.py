@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from wstag.audio.augment import RecordingAugment
 from wstag.audio.features import SpecAugment
-from wstag.audio.frames import TIME_DOWNSAMPLE  # one definition, beside the grid it makes
+from wstag.audio.frames import N_MELS, TIME_DOWNSAMPLE  # one definition, beside the grid it makes
 from wstag.errors import ConfigError
 
 #: (time, freq) pooling after each conv block (Table I); time pools multiply to 4.
@@ -48,7 +48,9 @@ TEMPORAL = ("bigru", "none")
 class CRNNConfig:
     """Sizes of the audio encoder (config section ``audio_encoder``); defaults = Table I."""
 
-    n_mels: int = 64
+    # None: the front end's (``GroundingModel`` fills it, so a config names it once, in
+    # ``front_end``); a saved model folder records the number its weights expect.
+    n_mels: int | None = None
     channels: tuple[int, int, int, int] = (64, 128, 256, 512)
     embed_dim: int = 512  # the FC before the GRU
     gru_hidden: int = 256  # per direction; the output embedding is 2 * gru_hidden
@@ -127,7 +129,7 @@ def _check_config(cfg: CRNNConfig) -> None:
         raise ConfigError(f"{where}.stem_stride and block_pools downsample time by {time_total}; it must be "
                           f"{TIME_DOWNSAMPLE} (one output frame every 40 ms, as evaluation and grounding read)")
     freq_total = math.prod(p[1] for p in pairs)
-    if not _is_int(cfg.n_mels) or cfg.n_mels < freq_total:
+    if cfg.n_mels is not None and (not _is_int(cfg.n_mels) or cfg.n_mels < freq_total):
         raise ConfigError(f"{where}.n_mels must be an integer >= {freq_total} (frequency is downsampled "
                           f"by {freq_total}), got {cfg.n_mels!r}")
     for name in ("embed_dim", "gru_hidden"):
@@ -223,6 +225,8 @@ class CRNN(nn.Module):
 
     def __init__(self, config: CRNNConfig = CRNNConfig()) -> None:
         super().__init__()
+        if config.n_mels is None:  # alone (no front end to take it from): SPEC 1's bands
+            config = replace(config, n_mels=N_MELS)
         self.config = config
         self.augment = RecordingAugment(config.freq_shift, config.filter_gain_db, config.filter_bands,
                                         config.level_db)

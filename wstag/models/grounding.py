@@ -8,6 +8,7 @@ clip-level losses pool the probabilities (``wstag.models.pooling``).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 import torch
@@ -29,8 +30,9 @@ class GroundingModel(nn.Module):
     ``front_end`` says what the audio encoder reads (``front_end.logmel()``) and on
     which grid it answers (``grid = front_end.grid``); it is checked against the CRNN
     here, so a mismatched config fails when the model is built, not at its first
-    forward pass. A bare ``FrameGrid`` (older callers) means that grid with the
-    default STFT and band edges and the encoder's ``n_mels``: what wstag built before.
+    forward pass. The CRNN takes its ``n_mels`` from the front end unless its config
+    names one (a saved folder does). A bare ``FrameGrid`` (older callers) means that
+    grid with the default STFT and band edges: what wstag built before.
 
     ``text`` picks the text encoder: word embeddings (``TextEncoderConfig``) or frozen
     MiniLM sentences (``MiniLMTextEncoderConfig``), which read token ids back as text
@@ -53,7 +55,9 @@ class GroundingModel(nn.Module):
                               f"s_fp is their dot product")
         if isinstance(front_end, FrameGrid):
             front_end = FrontEnd.from_grid(front_end, n_mels=audio.n_mels)
-        if audio.n_mels != front_end.n_mels:
+        if audio.n_mels is None:  # the usual case: the front end names the mel bands once
+            audio = replace(audio, n_mels=front_end.n_mels)
+        if audio.n_mels != front_end.n_mels:  # a saved folder's weights expect their own number
             raise ConfigError(f"model.audio_encoder.n_mels ({audio.n_mels}) must equal front_end.n_mels "
                               f"({front_end.n_mels}): the CRNN reads the front end's mel bands")
         if front_end.time_downsample != CRNN.time_downsample:

@@ -102,7 +102,9 @@ def train_clap(
     loader = dict(batch_size=config.batch_size, collate_fn=collate_captions, num_workers=0)
     train_dl = DataLoader(train_ds, shuffle=True, drop_last=len(train_ds) > config.batch_size, **loader)
     val_dl = DataLoader(val_ds, shuffle=False, **loader)
-    module = ClapModule(ClapModel(len(vocab), ClapConfig.from_dict(config.model)), config)
+    # The mel bands are the feature cache's (the front end names them once, as for the CRNN).
+    n_mels = {} if train_feats.front_end is None else {"n_mels": train_feats.front_end.n_mels}
+    module = ClapModule(ClapModel(len(vocab), ClapConfig.from_dict({**config.model, **n_mels})), config)
     result = fit(module, train_dl, val_dl, out_dir, max_epochs=config.max_epochs, max_minutes=config.max_minutes,
                  early_stop_patience=config.early_stop_patience, enable_progress_bar=enable_progress_bar, log=say)
     folder = save_clap(out_dir / "model", module.model.cpu(), vocab, extra={

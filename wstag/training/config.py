@@ -2,8 +2,8 @@
 
 A YAML file has up to five sections: `model` (handed to the model factory, which
 checks it), `front_end` (sample rate, STFT, mel bands, band edges: a
-``wstag.audio.frontend.FrontEnd``, SPEC 1 by default; its `n_mels` must equal
-`model.audio_encoder.n_mels`, checked at load time), `training`, `sampling` and `clap`
+``wstag.audio.frontend.FrontEnd``, SPEC 1 by default; the one place for `n_mels`,
+which the CRNN and the CLAP take from it), `training`, `sampling` and `clap`
 (the bi-encoder behind Alg. 1 and 2's phrase embeddings), checked here. Unknown keys,
 wrong types and bad values fail at load time with the file and key named. `key=value` overrides from the
 command line use dotted paths (`training.max_epochs=5`).
@@ -285,16 +285,21 @@ def _section(cls, raw: Any, name: str, where: str):
     return cls(**raw).validate(where)
 
 
-def _front_end(raw: Any, model: dict[str, Any], where: str) -> FrontEnd:
-    """The `front_end` section, checked against the model's n_mels now rather than at the first batch."""
+def _front_end(raw: Any, model: dict[str, Any], clap: "ClapTrainingConfig", where: str) -> FrontEnd:
+    """The `front_end` section: the one place a config names the mel bands.
+
+    The CRNN and a CLAP trained here take their ``n_mels`` from it (they read the same
+    feature cache), so a config that also sets theirs is refused rather than checked.
+    """
     try:
         front_end = DEFAULT_FRONT_END if raw is None else FrontEnd.from_dict(raw)
-        n_mels = to_model_config(model).audio_encoder.n_mels
+        model_mels = to_model_config(model).audio_encoder.n_mels
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
-    if n_mels != front_end.n_mels:
-        raise ConfigError(f"{where}: model.audio_encoder.n_mels ({n_mels}) must equal front_end.n_mels "
-                          f"({front_end.n_mels}); set both")
+    for key, value in (("model.audio_encoder.n_mels", model_mels), ("clap.model.n_mels", clap.model.get("n_mels"))):
+        if value is not None:
+            raise ConfigError(f"{where}: {key} is taken from front_end.n_mels; set the mel bands there only "
+                              f"(front_end: {{n_mels: {value}}})")
     return front_end
 
 
@@ -308,19 +313,16 @@ def parse_experiment(data: Any, where: str, overrides: list[str] | None = None) 
     model = data.get("model") or {"preset": "cpu"}
     if not isinstance(model, dict):
         raise ConfigError(f"{where}: section 'model' must be a mapping")
+    clap = _section(ClapTrainingConfig, data.get("clap"), "clap", where)
     config = ExperimentConfig(
         name=str(data.get("name") or Path(where).stem),
         model=model,
         training=_section(TrainingConfig, data.get("training"), "training", where),
         sampling=_section(SamplingConfig, data.get("sampling"), "sampling", where),
-        clap=_section(ClapTrainingConfig, data.get("clap"), "clap", where),
-        front_end=_front_end(data.get("front_end"), model, where),
+        clap=clap,
+        front_end=_front_end(data.get("front_end"), model, clap, where),
         trainer=_section(TrainerConfig, data.get("trainer"), "trainer", where),
     )
-    clap_mels = ClapConfig.from_dict(config.clap.model).n_mels  # a CLAP trained here reads the same cache
-    if config.sampling.needs_clap and not config.clap.pretrained and clap_mels != config.front_end.n_mels:
-        raise ConfigError(f"{where}: clap.model.n_mels ({clap_mels}) must equal front_end.n_mels "
-                          f"({config.front_end.n_mels}): the CLAP reads the same feature cache")
     if config.sampling.strategy != "random" and config.training.regime not in SAMPLED_REGIMES:
         raise ConfigError(f"{where}: sampling.strategy {config.sampling.strategy!r} applies to phrase-level "
                           f"training; regime {config.training.regime!r} draws no negatives (use 'random')")
