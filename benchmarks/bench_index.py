@@ -32,7 +32,7 @@ from wstag.index.build import SHARD_BYTES
 from wstag.index.manifest import MANIFEST, read_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
-MODEL = ROOT / "reports/table2/models/sentence_amean_tmean-seed0"
+MODEL = ROOT / "wstag/pretrained/default"  # the shipped model: what a user indexes with
 CORPUS = ROOT / "runs/demo/corpus/test/audio"
 
 

@@ -35,10 +35,10 @@ def test_all_groups_run_on_tiny_and_report(tiny_corpus, tmp_path):
     for name in ("fig4", "fig11", "fig12", "fig14"):  # corpus and model figures drawn as plots
         assert any((out / "figures").glob(f"{name}*.png")), name
     assert any((out / "figures").glob("fig13*.md"))  # Fig. 13 is a table of the negatives drawn
-    # the CLAP-sampling rows (Fig. 10) share seed 0's CLAP, kept beside the models for another machine
+    # the CLAP-sampling rows (Fig. 10) share seed 0's CLAP, kept beside the row models in the ignored work folder
     clap_rows = [json.loads((out / "rows" / f"phrase_{k}_clap-seed0.json").read_text()) for k in ("similarity", "clustering")]
-    assert {r["config"]["clap"]["pretrained"] for r in clap_rows} == {str(out / "models" / "clap-seed0")}
-    assert (out / "models" / "clap-seed0" / "clap.json").is_file()
+    assert {r["config"]["clap"]["pretrained"] for r in clap_rows} == {str(out / "runs" / "models" / "clap-seed0")}
+    assert (out / "runs" / "models" / "clap-seed0" / "clap.json").is_file() and not (out / "models").exists()
     assert "*clap embeddings*" not in (out / "figures" / "fig13_corpus.md").read_text()  # drawn before the CLAP
     again = CliRunner().invoke(app, ["experiments", "all", "--data", str(tiny_corpus), "--out", str(out), "--seeds", "1",
                                      "--epochs", "1", "--device", "cpu", *TINY])

@@ -49,7 +49,7 @@ def _run(names: list[str], data: Path, out: Path, seeds: int, epochs: Optional[i
     for name in names:  # cheap: the corpus and the phrase embeddings, no training
         if GROUPS[name].corpus_figure:
             log(f"[{name}] drawing {GROUPS[name].corpus_figure} from the corpus")
-            draw_corpus_figure(GROUPS[name], data, out, clap_folder=GroupRun(out, out).clap_model(0))
+            draw_corpus_figure(GROUPS[name], data, out, clap_folder=GroupRun.open(out, work).clap_model(0))
 
     run_group(chosen, data, out, range(seeds), epochs, device, work, override, log=log, progress=progress,
               after_row=report)

@@ -14,8 +14,9 @@ JSON whose config hash still matches (and whose model folder is there) is not ru
 Self-supervised rows take as teacher the model of their ``teacher`` row for the same
 seed, so rows run in an order where the teacher comes first. Rows that sample with CLAP
 embeddings share one CLAP per seed, trained on the first need (in ``WORK/seed{S}/clap``)
-and kept as ``OUT/models/clap-seed{S}``, so another machine reuses it and draws the
-figures of its embeddings.
+and kept as ``WORK/models/clap-seed{S}`` beside the row models. Only result files go into
+git: on another machine a group trains its rows (and CLAPs) again, and the SHA-256 in each
+result file says whether a model someone hands over is the one its figures came from.
 """
 
 from __future__ import annotations
@@ -113,12 +114,17 @@ class GroupRun:
     out: Path
     work: Path
 
+    @classmethod
+    def open(cls, out: Path, work: Path | None = None) -> "GroupRun":
+        """Results in ``out``, runs and models in ``work`` (default ``OUT/runs``, git-ignored)."""
+        return cls(Path(out), Path(work) if work else Path(out) / "runs")
+
     def result_path(self, row: Row, seed: int) -> Path:
         return self.out / "rows" / f"{row.key}-seed{seed}.json"
 
     def clap_model(self, seed: int) -> Path:
         """The CLAP model folder that every CLAP-sampling row of ``seed`` embeds phrases with."""
-        return self.out / "models" / f"clap-seed{seed}"
+        return self.work / "models" / f"clap-seed{seed}"
 
     def read(self, row: Row, seed: int) -> dict | None:
         path = self.result_path(row, seed)
@@ -178,7 +184,7 @@ def run_group(
     code_commit()  # read now: every row of this process records the code it loaded, whatever edits follow
     device = resolve_device(device)
     epochs = epochs or DEFAULT_EPOCHS[device]
-    group = GroupRun(Path(out), Path(work) if work else Path(out) / "runs")
+    group = GroupRun.open(out, work)
     data = Path(data)
     todo = [(r, s) for s in seeds for r in rows]
     keys = [r.key for r in rows]
