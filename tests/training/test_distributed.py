@@ -31,7 +31,7 @@ def test_the_trainer_section_defaults_to_one_device_and_leaves_the_hash_alone():
     assert plain.trainer.world_size == 1 and plain.trainer.lightning_strategy() == "auto"
     before = plain.to_dict()  # the config as it was before the section (and lr_schedule) existed
     del before["trainer"]
-    for key in ("lr_schedule", "optimizer", "weight_decay", "warmup_epochs"):
+    for key in ("lr_schedule", "optimizer", "weight_decay", "warmup_epochs", "splice"):
         before["training"].pop(key, None)
     assert explicit.hash() == plain.hash() == config_hash(before)
     two = parse_experiment({"name": "x"}, "x.yaml", ["trainer.devices=2", "trainer.num_nodes=3"])

@@ -40,6 +40,7 @@ POOLINGS = ("mean", "max", "linear_softmax", "exp_softmax")
 #: (ExperimentConfig.hash leaves it out then). Never change a value listed here.
 HASH_NEUTRAL: dict[tuple[str, str], Any] = {("training", "lr_schedule"): "plateau", ("training", "optimizer"): "adam",
                                             ("training", "weight_decay"): 0.0, ("training", "warmup_epochs"): 0.0,
+                                            ("training", "splice"): 0.0,
                                             **{("trainer", k): v for k, v in dataclasses.asdict(TrainerConfig()).items()}}
 LR_SCHEDULES = ("plateau", "cosine")
 OPTIMIZERS = ("adam", "adamw")
@@ -67,6 +68,10 @@ class TrainingConfig:
     optimizer: str = "adam"  # the paper's Adam (weight_decay: L2 in the gradient), or "adamw" (decoupled)
     weight_decay: float = 0.0
     warmup_epochs: float = 0.0  # linear LR warm-up over this many epochs (0: none, the paper's)
+    # Phrase-level: the share of training clips joined in time with another clip, each half
+    # scored on its own phrases and the other's positives as negatives (wstag.training.splicing;
+    # 0: none, the paper's).
+    splice: float = 0.0
     max_epochs: int = 100
     early_stop_patience: int = 10
     grad_clip: float = 1.0
@@ -105,6 +110,10 @@ class TrainingConfig:
             bad("weight_decay", f"must be in [0, 1), got {self.weight_decay}")
         if not 0 <= self.warmup_epochs < self.max_epochs:
             bad("warmup_epochs", f"must be in [0, max_epochs = {self.max_epochs}), got {self.warmup_epochs}")
+        if not 0 <= self.splice <= 1:
+            bad("splice", f"must be a share in [0, 1], got {self.splice}")
+        if self.splice and self.regime != "phrase_level":
+            bad("splice", f"applies to the phrase_level regime (clip BCE over sampled phrases), not {self.regime!r}")
         if self.lr_schedule not in LR_SCHEDULES:
             bad("lr_schedule", f"must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         if not 0 < self.train_fraction <= 1:

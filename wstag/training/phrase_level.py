@@ -13,6 +13,7 @@ from wstag.training.config import TrainingConfig
 from wstag.training.distributed import gather_arrays
 from wstag.training.losses import clip_bce
 from wstag.training.optimizers import configure_optimizers
+from wstag.training.splicing import half_masks, splice_batch
 
 
 class PhraseLevelModule(L.LightningModule):
@@ -45,8 +46,23 @@ class PhraseLevelModule(L.LightningModule):
     def _loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return clip_bce(self._clip_probs(batch), batch["labels"], batch["phrase_mask"])
 
+    def _spliced_step(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Clip BCE over the halves of spliced clips (``training.splice``; evaluation never splices)."""
+        spliced = splice_batch(batch, self.config.splice)
+        joined = spliced.batch
+        probs, out_mask = self.model(joined["features"], joined["feature_lengths"], joined["tokens"],
+                                     joined["token_lengths"])  # (E, T, 2N), (E, T)
+        halves = half_masks(spliced, out_mask, self.model.audio_encoder.time_downsample)  # (S, T)
+        clip_probs = self.pool(probs[spliced.example], halves)  # (S, 2N)
+        own = spliced.own & spliced.mask  # the training tag AUC reads each half's own phrases only
+        self._train_scores.append(clip_probs[own].detach().float().cpu().numpy())
+        self._train_labels.append(spliced.labels[own].detach().cpu().numpy() > 0.5)
+        return clip_bce(clip_probs, spliced.labels, spliced.mask)
+
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        if self.logs_tag_auc:
+        if self.config.splice > 0:
+            loss = self._spliced_step(batch)
+        elif self.logs_tag_auc:
             clip_probs = self._clip_probs(batch)
             loss = clip_bce(clip_probs, batch["labels"], batch["phrase_mask"])
             self._keep(self._train_scores, self._train_labels, clip_probs, batch)
