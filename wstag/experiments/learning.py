@@ -50,6 +50,11 @@ LADDER = (
     # localisation: how much the BiGRU's clip-wide context spreads a phrase over the clip
     _rung("learn_nogru", "no BiGRU: each frame from the CNN's few hundred ms only (a diagnostic)",
           "model.audio_encoder.temporal=none"),
+    # localisation from the captions alone: clips joined in time, each half scored on its own phrases
+    _rung("learn_splice", "half the training clips joined in time with another, each half scored on its own "
+          "phrases and the other's positives as negatives", "training.splice=0.5"),
+    _rung("learn_splice_adamw", "spliced clips (0.5) with AdamW, weight decay 0.01, 1 warm-up epoch",
+          "training.splice=0.5", *ADAMW),
     # the budget: the demo's recipe to convergence (the paper's early stopping: patience 10, at most 100)
     _rung("learn_converge", "the demo's recipe to convergence (at most 100 epochs, patience 10)",
           "training.max_epochs=100", "training.early_stop_patience=10"),
