@@ -61,7 +61,8 @@ def pair_table(model_dir: Path, clips: Sequence[Clip], folder: Path, progress: C
     wrong = {pid: p.text for pid, p in wrong_query_phrases(clips).items()}
     config, grid, scored = score_model(model_dir, clips, folder, {"right": None, "wrong": wrong}, progress)
     right = scored["right"]
-    labels = frame_labels(build_pair_inputs(clips, right, grid=grid), grid)
+    inputs = build_pair_inputs(clips, right, grid=grid)
+    labels = frame_labels(inputs, grid)
     pooling = config["experiment"]["training"]["audio_pooling"]
     clip_right = clip_probabilities(right, pooling)
     clip_wrong = clip_probabilities(scored["wrong"], pooling)
@@ -76,7 +77,7 @@ def pair_table(model_dir: Path, clips: Sequence[Clip], folder: Path, progress: C
             "within_auc": _auc(event, scores) if has_both(event) else math.nan,
             "clip_right": clip_right[pid], "clip_wrong": clip_wrong.get(pid, math.nan),
             "ratio_db": event_to_rest_db(feats, event, grid.time_downsample),
-            "event_share": float(event.mean()),
+            "event_share": float(event.mean()), "short": pid in inputs.short_ids,
         })
     return rows
 
@@ -98,6 +99,11 @@ def summarise(rows: Sequence[dict], key: Callable[[dict], Any]) -> dict[Any, dic
     return out
 
 
+def duration_bin(r: dict) -> str:
+    """Paper V-D's split: the pair's segments together under half the clip, or not."""
+    return "short (under half the clip)" if r["short"] else "long"
+
+
 def ratio_bin(r: dict) -> str:
     if math.isnan(r["ratio_db"]):
         return "whole clip"
@@ -116,7 +122,8 @@ def per_class_study(model_dirs: Sequence[Path], data_dir: Path, split: str = "te
     for d in model_dirs:
         rows = pair_table(Path(d), clips, corpus.split(split), progress)
         out[Path(d).name] = {"classes": summarise(rows, lambda r: r["class"]),
-                             "loudness": summarise(rows, ratio_bin), "pairs": rows}
+                             "loudness": summarise(rows, ratio_bin), "duration": summarise(rows, duration_bin),
+                             "pairs": rows}
     return out
 
 
@@ -124,22 +131,49 @@ def _f(x: float, digits: int = 3) -> str:
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
-def format_study(study: Mapping[str, Any]) -> str:
-    parts = ["# Grounding per sound class and per loudness\n",
+def study_summary(name: str, s: Mapping[str, Any], below: float = 0.6) -> str:
+    """One sentence of what a model still misses: the classes it localises worst, quiet vs loud, short vs long."""
+    classes = sorted(((c, v) for c, v in s["classes"].items() if not math.isnan(v["within_auc"])),
+                     key=lambda kv: kv[1]["within_auc"])
+    missed = [f"{c} {v['within_auc']:.2f}" for c, v in classes if v["within_auc"] < below]
+    loud = s["loudness"]
+    quiet_bin, loud_bin = RATIO_BINS[0][0], RATIO_BINS[-1][0]
+    text = (f"{name}: {len(missed)} of {len(classes)} classes localised below a within AUC of {below} "
+            f"({', '.join(missed) or 'none'}); within AUC {_f(loud.get(quiet_bin, {}).get('within_auc'), 2)} for "
+            f"events quieter than the rest of the clip ({quiet_bin}) against "
+            f"{_f(loud.get(loud_bin, {}).get('within_auc'), 2)} above 10 dB")
+    if "duration" in s:
+        d = s["duration"]
+        text += (f"; {_f(d.get('short (under half the clip)', {}).get('within_auc'), 2)} for short events against "
+                 f"{_f(d.get('long', {}).get('within_auc'), 2)} for long ones")
+    return text + "."
+
+
+def format_study(study: Mapping[str, Any], worst: int | None = None, level: int = 1) -> str:
+    """The study as markdown tables (``worst``: only that many worst-localised classes per model)."""
+    h = "#" * level
+    parts = [f"{h} Grounding per sound class and per loudness\n",
              "Within AUC: frame ROC AUC of a pair's own scores inside its clip (event frames against the rest); "
              "clip AUC: the pair's clip probability against SPEC 3's wrong query on the same clip; event-to-rest "
              "ratio: mean log-mel energy of the event frames minus the rest's (dB).\n"]
     for name, s in study.items():
         classes = sorted(s["classes"].items(), key=lambda kv: (math.isnan(kv[1]["within_auc"]), kv[1]["within_auc"]))
-        parts.append(f"## {name}: per class, worst localised first\n")
+        shown = f"the {worst} worst localised" if worst and worst < len(classes) else "worst localised first"
+        classes = classes[:worst] if worst else classes
+        parts.append(f"{h}# {name}: per class, {shown}\n")
         parts.append("| class | pairs | within AUC | clip AUC | clip probability (own) |\n|---|---|---|---|---|")
         parts += [f"| {c} | {v['pairs']} | {_f(v['within_auc'])} | {_f(v['clip_auc'])} | {_f(v['clip_right'])} |"
                   for c, v in classes]
-        parts.append(f"\n## {name}: per event-to-rest ratio\n")
+        parts.append(f"\n{h}# {name}: per event-to-rest ratio\n")
         parts.append("| ratio | pairs | within AUC | clip AUC | clip probability (own) |\n|---|---|---|---|---|")
         order = [label for label, _, _ in RATIO_BINS] + ["whole clip"]
         parts += [f"| {b} | {s['loudness'][b]['pairs']} | {_f(s['loudness'][b]['within_auc'])} | "
                   f"{_f(s['loudness'][b]['clip_auc'])} | {_f(s['loudness'][b]['clip_right'])} |"
                   for b in order if b in s["loudness"]]
+        if "duration" in s:
+            parts.append(f"\n{h}# {name}: per event duration\n")
+            parts.append("| duration | pairs | within AUC | clip AUC | clip probability (own) |\n|---|---|---|---|---|")
+            parts += [f"| {b} | {v['pairs']} | {_f(v['within_auc'])} | {_f(v['clip_auc'])} | {_f(v['clip_right'])} |"
+                      for b, v in sorted(s["duration"].items(), reverse=True)]
         parts.append("")
     return "\n".join(parts)

@@ -6,6 +6,7 @@ typed in by hand except the paper's published numbers (in the group's rows).
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -124,6 +125,23 @@ NOT_REPRODUCED = (
     "available here; Fig. 14 (one short pair) is drawn from the benchmark instead.\n"
     "- Points the figures leave out: Fig. 7's 5 % share and Fig. 9's n = 128 (each a further row per seed on "
     "2 CPU cores). The plots show our figures only; the paper's are in each table beside ours.")
+
+
+PER_CLASS = "per-class"  # OUT/per-class.json: `wstag experiments per-class MODELS --out OUT/per-class`
+
+
+def per_class_section(out: Path, worst: int = 10) -> str:
+    """Which sounds the models still miss, and whether quiet or short ones (``OUT/per-class.json``)."""
+    path = out / f"{PER_CLASS}.json"
+    if not path.is_file():
+        return ""
+    from wstag.experiments.per_class import format_study, study_summary
+
+    study = json.loads(path.read_text(encoding="utf-8"))
+    lines = "\n".join(f"- {study_summary(name, s)}" for name, s in study.items())
+    tables = format_study(study, worst=worst, level=3).split("\n", 2)[2]  # without its own title
+    return (f"## Per sound class, per loudness and per duration\n\nFrom `{PER_CLASS}.json` (seed-0 models, test "
+            f"split; every class in [{PER_CLASS}.md]({PER_CLASS}.md)).\n\n{lines}\n\n{tables}\n")
 
 
 def _notes(out: Path) -> str:
@@ -479,6 +497,7 @@ def write_report(groups: Sequence, out: Path, seeds: Sequence[int] | None = None
         "paper trains under both WSTAG and SSTAG) is not reproduced yet (issue 28).\n",
         *([f"## Which of the paper's conclusions hold here\n\n{SUMMARY_NOTE}\n\n{summary}\n"] if summary else []),
         *sections,
+        *([per_class] if (per_class := per_class_section(Path(out))) else []),
         "## What the report does not reproduce\n",
         NOT_REPRODUCED + "\n",
         *([f"## Notes and studies beside the tables\n\n{notes}\n"] if (notes := _notes(Path(out))) else []),
