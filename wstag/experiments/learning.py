@@ -53,6 +53,7 @@ LADDER = (
     # localisation from the captions alone: clips joined in time, each half scored on its own phrases
     _rung("learn_splice", "half the training clips joined in time with another, each half scored on its own "
           "phrases and the other's positives as negatives", "training.splice=0.5"),
+    _rung("learn_splice_all", "every training clip joined in time with another (splice 1.0)", "training.splice=1.0"),
     _rung("learn_splice_adamw", "spliced clips (0.5) with AdamW, weight decay 0.01, 1 warm-up epoch",
           "training.splice=0.5", *ADAMW),
     # the budget: the demo's recipe to convergence (the paper's early stopping: patience 10, at most 100)
