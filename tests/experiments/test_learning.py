@@ -26,3 +26,6 @@ def test_the_ladder_table_reads_rows_and_judges_on_three_seeds(tmp_path):
     assert "| learn_nodropout |" in text and "not run yet" in text
     assert "## Diagnosis" in text and "corpus hash c0ffee" in text
     assert ladder_table(LADDER[:1], {}).count("not run yet") == 1
+    # every metric for the rungs with three seeds: whole +3.0 ± 2.5 too (whole = short + 5), specificity equal
+    assert "| learn_scale | +3.0 ± 2.5, 95 % interval, 3 seeds: better | +3.0 ± 2.5, 95 % interval, 3 seeds: better " \
+           "| +0.0 ± 0.0, 95 % interval, 3 seeds: inconclusive |" in text

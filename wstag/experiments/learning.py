@@ -125,6 +125,19 @@ def ladder_table(rungs: Sequence[Row], results: Mapping[str, list[dict]],
     return "\n".join(lines)
 
 
+def paired_table(rungs: Sequence[Row], results: Mapping[str, list[dict]]) -> str:
+    """Every rung with three seeds or more against the base, on each metric (a t-interval over seeds)."""
+    judged = [r for r in rungs if r.key != BASE and len(results.get(r.key, [])) >= 3]
+    if not judged or len(results.get(BASE, [])) < 3:
+        return ""
+    lines = ["| rung | " + " | ".join(f"{label} vs base (95 % CI)" for _, label in METRICS) + " |",
+             "|---|" + "---|" * len(METRICS)]
+    for row in judged:
+        cells = [verdict(paired_difference(results, row.key, BASE, key)) for key, _ in METRICS]
+        lines.append(f"| {row.key} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def all_rows(out: Path) -> dict[str, list[dict]]:
     """Every row file in ``out/rows``, by row key."""
     found: dict[str, list[dict]] = {}
@@ -161,6 +174,8 @@ def write_learning_report(out: Path, path: Path, notes: str = "", rungs: Sequenc
         "over seeds from three seeds on; below that from the pooled seed spread of the rungs with two seeds or "
         "more, REPORT.md's rule): *better* or *worse* only when the interval excludes 0.\n",
         ladder_table(rungs, results, spread_from) + "\n",
+        *([f"Rungs with three seeds, on each metric (paired over seeds; the paper's four metrics less Th-AUC, "
+           f"which the ladder does not judge on):\n\n{paired}\n"] if (paired := paired_table(rungs, results)) else []),
         *([f"Intervals of rungs with fewer than three seeds use the seed spread pooled over these rungs and the "
            f"rows of `{spread_rows}` (same corpus and budget): PSDS short sd {seed_spread(spread_from, 'psds_short'):.1f}.\n"]
           if spread_from is not None and seed_spread(spread_from, "psds_short") is not None else []),
