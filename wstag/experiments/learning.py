@@ -56,6 +56,10 @@ LADDER = (
     _rung("learn_splice_all", "every training clip joined in time with another (splice 1.0)", "training.splice=1.0"),
     _rung("learn_splice_adamw", "spliced clips (0.5) with AdamW, weight decay 0.01, 1 warm-up epoch",
           "training.splice=0.5", *ADAMW),
+    # capacity: is the 157 k-parameter CRNN what stops it fitting its 2,000 training clips?
+    _rung("learn_wide", "a 4x wider CRNN (channels 16-128, 256-d frames: 626 k audio parameters against 157 k)",
+          "model.audio_encoder.channels=[16,32,64,128]", "model.audio_encoder.embed_dim=256",
+          "model.audio_encoder.gru_hidden=128", "model.text_encoder.embed_dim=256"),
     # the budget: the demo's recipe to convergence (the paper's early stopping: patience 10, at most 100)
     _rung("learn_converge", "the demo's recipe to convergence (at most 100 epochs, patience 10)",
           "training.max_epochs=100", "training.early_stop_patience=10"),
