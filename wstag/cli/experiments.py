@@ -285,3 +285,29 @@ def learning_overfit(
     out.parent.mkdir(parents=True, exist_ok=True)
     write_json(out, result)
     typer.echo(f"tag AUC on its {clips} training clips after {steps} steps: {result['final_tag_auc']:.3f} ({out})")
+
+
+@app.command("caption-frequencies")
+@handle_errors
+def caption_frequencies(
+    labels: List[Path] = typer.Argument(..., help="AudioGrounding v1 label files (e.g. ../shared/data/"
+                                                  "audiogrounding-v1/train.json val.json)."),
+    out: Path = typer.Option(..., help="File stem: STEM.json (every phrase and its match) and STEM.md (tables)."),
+) -> None:
+    """How often real captions name each benchmark class, and the sounds they name that it lacks."""
+    from wstag.data.wordings import load_wordings
+    from wstag.experiments.caption_frequencies import (
+        caption_frequencies as study, class_texts, format_frequencies, label_phrases,
+    )
+    from wstag.scapes.classtable import load_class_table
+    from wstag.text.sbert import sbert_embedder
+
+    texts = class_texts(load_class_table(), load_wordings())
+    result = study(label_phrases(labels), texts, sbert_embedder())
+    result["sources"] = [p.name for p in labels]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_json(out.with_suffix(".json"), result)
+    text = format_frequencies(result, " and ".join(f"`{p.parent.name}/{p.name}`" for p in labels))
+    with atomic_open(out.with_suffix(".md")) as fh:
+        fh.write(text)
+    typer.echo(text)
