@@ -56,6 +56,16 @@ LADDER = (
     _rung("learn_splice_all", "every training clip joined in time with another (splice 1.0)", "training.splice=1.0"),
     _rung("learn_splice_adamw", "spliced clips (0.5) with AdamW, weight decay 0.01, 1 warm-up epoch",
           "training.splice=0.5", *ADAMW),
+    # pre-training (paper V-B: "we pre-train the audio encoder on AudioSet"; SPEC 1: no such
+    # weights here). Diagnostics: the encoder of a model trained on this corpus's train split
+    # first, with weak class tags (AudioSet's clip labels) or with strong labels (the authors'
+    # configs load an AudioSet strong-label CRNN). Paths relative to the repository root.
+    _rung("learn_pre_tagger", "audio encoder pre-trained as the 47-class clip tagger (learn_tagger seed 0: "
+          "weak class tags, no timestamps)",
+          "model.audio_encoder.pretrained=runs/learning/models/learn_tagger-seed0/model.safetensors"),
+    _rung("learn_pre_sstag", "audio encoder pre-trained with strong labels (sstag_all seed 0, the same train "
+          "split's segments: not a weakly supervised system)",
+          "model.audio_encoder.pretrained=reports/table2/runs/models/sstag_all-seed0/model.safetensors"),
     # capacity: is the 157 k-parameter CRNN what stops it fitting its 2,000 training clips?
     _rung("learn_wide", "a 4x wider CRNN (channels 16-128, 256-d frames: 626 k audio parameters against 157 k)",
           "model.audio_encoder.channels=[16,32,64,128]", "model.audio_encoder.embed_dim=256",
