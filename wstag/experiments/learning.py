@@ -66,6 +66,10 @@ LADDER = (
     _rung("learn_pre_sstag", "audio encoder pre-trained with strong labels (sstag_all seed 0, the same train "
           "split's segments: not a weakly supervised system)",
           "model.audio_encoder.pretrained=reports/table2/runs/models/sstag_all-seed0/model.safetensors"),
+    # the authors' code (wsntxxn/TextToAudioGrounding, models/match.py DotProduct) divides the dot
+    # product by sqrt(d) before the sigmoid: 1 / sqrt(128) for the cpu_fast embedding
+    _rung("learn_sqrt_scale", "logits a_t . t_n / sqrt(d), as the authors' code (fixed scale 1 / sqrt(128))",
+          "model.similarity.scale=0.08838834764831845"),
     # capacity: is the 157 k-parameter CRNN what stops it fitting its 2,000 training clips?
     _rung("learn_wide", "a 4x wider CRNN (channels 16-128, 256-d frames: 626 k audio parameters against 157 k)",
           "model.audio_encoder.channels=[16,32,64,128]", "model.audio_encoder.embed_dim=256",
