@@ -70,6 +70,9 @@ LADDER = (
     # product by sqrt(d) before the sigmoid: 1 / sqrt(128) for the cpu_fast embedding
     _rung("learn_sqrt_scale", "logits a_t . t_n / sqrt(d), as the authors' code (fixed scale 1 / sqrt(128))",
           "model.similarity.scale=0.08838834764831845"),
+    # the paper's own answer to missing frame labels: self-supervision (Eq. 9-10), the base as teacher
+    Row("learn_self", "self-supervision (Eq. 9-10) with the base rung's model of the same seed as teacher",
+        SECTION, teacher=BASE, config=DEMO, overrides=("training.regime=self_supervised",)),
     # capacity: is the 157 k-parameter CRNN what stops it fitting its 2,000 training clips?
     _rung("learn_wide", "a 4x wider CRNN (channels 16-128, 256-d frames: 626 k audio parameters against 157 k)",
           "model.audio_encoder.channels=[16,32,64,128]", "model.audio_encoder.embed_dim=256",
