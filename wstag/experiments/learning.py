@@ -73,6 +73,9 @@ LADDER = (
     # the paper's own answer to missing frame labels: self-supervision (Eq. 9-10), the base as teacher
     Row("learn_self", "self-supervision (Eq. 9-10) with the base rung's model of the same seed as teacher",
         SECTION, teacher=BASE, config=DEMO, overrides=("training.regime=self_supervised",)),
+    # self-supervision trains twice (teacher, then student): the base with that compute
+    Row("learn_base24", "the demo's recipe for 24 epochs (the compute of teacher + student)", SECTION,
+        config=DEMO, epoch_scale=2.0),
     # capacity: is the 157 k-parameter CRNN what stops it fitting its 2,000 training clips?
     _rung("learn_wide", "a 4x wider CRNN (channels 16-128, 256-d frames: 626 k audio parameters against 157 k)",
           "model.audio_encoder.channels=[16,32,64,128]", "model.audio_encoder.embed_dim=256",
