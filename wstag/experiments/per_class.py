@@ -99,9 +99,12 @@ def summarise(rows: Sequence[dict], key: Callable[[dict], Any]) -> dict[Any, dic
     return out
 
 
+SHORT, LONG = "short (under half the clip)", "long"  # duration bins
+
+
 def duration_bin(r: dict) -> str:
     """Paper V-D's split: the pair's segments together under half the clip, or not."""
-    return "short (under half the clip)" if r["short"] else "long"
+    return SHORT if r["short"] else LONG
 
 
 def ratio_bin(r: dict) -> str:
@@ -144,8 +147,8 @@ def study_summary(name: str, s: Mapping[str, Any], below: float = 0.6) -> str:
             f"{_f(loud.get(loud_bin, {}).get('within_auc'), 2)} above 10 dB")
     if "duration" in s:
         d = s["duration"]
-        text += (f"; {_f(d.get('short (under half the clip)', {}).get('within_auc'), 2)} for short events against "
-                 f"{_f(d.get('long', {}).get('within_auc'), 2)} for long ones")
+        text += (f"; {_f(d.get(SHORT, {}).get('within_auc'), 2)} for short events against "
+                 f"{_f(d.get(LONG, {}).get('within_auc'), 2)} for long ones")
     return text + "."
 
 

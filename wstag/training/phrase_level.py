@@ -54,9 +54,9 @@ class PhraseLevelModule(L.LightningModule):
                                      joined["token_lengths"])  # (E, T, 2N), (E, T)
         halves = half_masks(spliced, out_mask, self.model.audio_encoder.time_downsample)  # (S, T)
         clip_probs = self.pool(probs[spliced.example], halves)  # (S, 2N)
-        own = spliced.own & spliced.mask  # the training tag AUC reads each half's own phrases only
-        self._train_scores.append(clip_probs[own].detach().float().cpu().numpy())
-        self._train_labels.append(spliced.labels[own].detach().cpu().numpy() > 0.5)
+        # the training tag AUC reads each half's own phrases only
+        self._keep(self._train_scores, self._train_labels, clip_probs,
+                   {"phrase_mask": spliced.own & spliced.mask, "labels": spliced.labels})
         return clip_bce(clip_probs, spliced.labels, spliced.mask)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:

@@ -72,9 +72,8 @@ def splice_batch(batch: dict[str, torch.Tensor], rate: float, generator: torch.G
     pieces, ex_tokens, ex_token_lengths = [], [], []
     example, start, end, seg_labels, seg_mask, seg_own = [], [], [], [], [], []
     no_phrases = torch.zeros_like(tokens[0]), torch.zeros_like(token_lengths[0])
-    zeros = torch.zeros(n, dtype=labels.dtype, device=labels.device)
+    zeros = torch.zeros(n, dtype=labels.dtype, device=labels.device)  # the other clip's phrases: all negatives
     off = torch.zeros(n, dtype=torch.bool, device=labels.device)
-    ones = ~off
     for e, group in enumerate(groups):
         clip_feats = [feats[i, : int(lengths[i])] for i in group]
         pieces.append(torch.cat(clip_feats, 0))
@@ -87,15 +86,15 @@ def splice_batch(batch: dict[str, torch.Tensor], rate: float, generator: torch.G
         for side, i in enumerate(group):
             other = group[1 - side] if partner is not None else None
             if other is None:
-                other_neg, other_mask = zeros, off
+                other_mask = off
             else:  # the other clip's positives, as negatives of this half (unless spelled as one of its own)
                 positive = (labels[other] > 0.5) & mask[other]
                 own_pos = (labels[i] > 0.5) & mask[i]
                 dup = _same_text(tokens[i][own_pos], token_lengths[i][own_pos], tokens[other], token_lengths[other])
-                other_neg, other_mask = zeros, positive & ~dup
-            halves = (labels[i], other_neg) if side == 0 else (other_neg, labels[i])
+                other_mask = positive & ~dup
+            halves = (labels[i], zeros) if side == 0 else (zeros, labels[i])
             masks = (mask[i], other_mask) if side == 0 else (other_mask, mask[i])
-            owns = (ones & mask[i], off) if side == 0 else (off, ones & mask[i])
+            owns = (mask[i], off) if side == 0 else (off, mask[i])
             example.append(e)
             start.append(at)
             at += int(lengths[i])
