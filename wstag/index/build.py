@@ -107,6 +107,10 @@ def build_index(
     if not found:
         raise AudioError(f"{audio_dir}: holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
     grounder = _grounder(model, device)
+    if not grounder.model.scores_by_dot_product:  # QGCA: no vector per phrase to score stored frames with
+        raise ConfigError(f"{grounder.model_dir}: a QGCA model (cross-gating attention) reads each phrase anew in "
+                          f"every frame, so an index of its frame embeddings cannot be searched by one dot "
+                          f"product per phrase; index with a dot-product model")
     info = ModelInfo(grounder.model_id, str(Path(grounder.model_dir).resolve()), int(grounder.model.embed_dim),
                      grounder.grid.to_dict())
     root = str(audio_dir.resolve())

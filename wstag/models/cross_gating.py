@@ -96,8 +96,9 @@ class CrossGatingAttention(nn.Module):
         chunk = max(1, INFERENCE_ELEMENTS // max(per_frame, 1))
         return torch.cat([self._frames(audio[:, i: i + chunk], states, mask) for i in range(0, t, chunk)], dim=1)
 
-    def _frames(self, audio: torch.Tensor, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """audio (B, T, D), states (b, N, L, D) and mask (b, N, L) with b in {1, B} -> (B, T, N)."""
+    def attention(self, audio: torch.Tensor, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``alpha``: audio (B, T, D), states (b, N, L, D), mask (b, N, L) with b in {1, B} -> (B, N, T, L),
+        each frame's weights over the phrase's real words (summing to 1; all 0 for a phrase with none)."""
         frames = self.attend_frames(audio)  # (B, T, A)
         keys = self.attend_words(states)  # (b, N, L, A)
         energy = torch.tanh(frames[:, None, :, None, :] + keys[:, :, None, :, :])  # (B, N, T, L, A)
@@ -105,7 +106,11 @@ class CrossGatingAttention(nn.Module):
         real = mask[:, :, None, :]  # (b, N, 1, L)
         # A finite floor, not -inf: a phrase with no word would otherwise give NaN; its weights are zeroed after.
         scores = scores.masked_fill(~real, torch.finfo(scores.dtype).min)
-        weights = torch.softmax(scores, dim=-1) * real  # (B, N, T, L)
+        return torch.softmax(scores, dim=-1) * real
+
+    def _frames(self, audio: torch.Tensor, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """audio (B, T, D), states (b, N, L, D) and mask (b, N, L) with b in {1, B} -> (B, T, N)."""
+        weights = self.attention(audio, states, mask)  # (B, N, T, L)
         query = weights @ states.to(weights.dtype)  # (B, N, T, D): each frame's own reading of the phrase
         gated_query = query * torch.sigmoid(self.gate_audio(query))  # q_t * g_a: the a'_t factor, moved to q
         gated_audio = audio * torch.sigmoid(self.gate_query(audio))  # a_t * g_q: the q'_t factor, moved to a
