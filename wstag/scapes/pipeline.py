@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from wstag.files import write_json
-from wstag.scapes.bank import MANIFEST_VERSION, SoundBank, build_bank, load_bank
+from wstag.scapes.bank import MANIFEST_VERSION, SoundBank, bank_folder, build_bank, load_bank
 from wstag.scapes.classtable import ClassTable, load_class_table
-from wstag.scapes.fetch import DEBIAN_PACKAGES, FetchedPackage, default_cache_dir, fetch_all
+from wstag.scapes.fetch import DEBIAN_PACKAGES, WORLD_PACKAGES, FetchedPackage, default_cache_dir, fetch_all
 
 
 def table_fingerprint(table: ClassTable) -> str:
@@ -35,10 +35,10 @@ def prepare_bank(
     table = table or load_class_table()
     say = log or (lambda msg: None)
     used = {s.package for c in table.classes for s in c.sources}
-    debian = [p for p in DEBIAN_PACKAGES if p in used]
+    debian = [p for p in DEBIAN_PACKAGES + WORLD_PACKAGES if p in used]
     pypi = {name: info.version for name, info in table.packages.items() if info.origin == "pypi" and name in used}
     fetched = fetch_all(cache, debs_dir, debian, pypi, progress=say)
-    stamp = cache / "bank" / "table.json"
+    stamp = cache / bank_folder(table) / "table.json"
     fp = table_fingerprint(table)
     if not rebuild and stamp.is_file() and json.loads(stamp.read_text()).get("table") == fp:
         try:

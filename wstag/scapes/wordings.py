@@ -25,14 +25,19 @@ def caption_words(table: ClassTable) -> frozenset[str]:
     return frozenset(t for p in pieces for t in tokenize(p))
 
 
-def write_corpus_wordings(corpus_dir: str | Path, table: ClassTable, wordings: Wordings | None = None) -> Path:
-    """Write the wordings of ``table``'s classes into ``corpus_dir/wordings.json``; a class without any is refused."""
+def write_corpus_wordings(corpus_dir: str | Path, table: ClassTable, wordings: Wordings | None = None,
+                          missing_ok: bool = False) -> Path:
+    """Write the wordings of ``table``'s classes into ``corpus_dir/wordings.json``.
+
+    A class without any is refused, unless ``missing_ok`` (then it is left out of the file).
+    """
     wordings = load_wordings() if wordings is None else wordings
     missing = [c.name for c in table.classes if c.name not in wordings]
-    if missing:
+    if missing and not missing_ok:
         raise ConfigError(f"wordings.yaml has no held-out wordings for classes {missing}")
     path = Path(corpus_dir) / WORDINGS_FILE
     with atomic_open(path) as fh:
-        json.dump({"format": _FORMAT, "wordings": {c.name: list(wordings[c.name]) for c in table.classes}},
+        json.dump({"format": _FORMAT, "wordings": {c.name: list(wordings[c.name]) for c in table.classes
+                                                   if c.name in wordings}},
                   fh, indent=1, ensure_ascii=False)
     return path

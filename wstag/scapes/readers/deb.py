@@ -37,6 +37,7 @@ AR_MAGIC = b"!<arch>\n"
 AR_HEADER_SIZE = 60
 DEFAULT_SUFFIXES: tuple[str, ...] = AUDIO_SUFFIXES + TEXT_SUFFIXES + ARCHIVE_SUFFIXES
 _CHUNK = 1 << 20
+_BIG_MEMBER = 256 << 20  # members above this are streamed to disk, not read into memory
 # What a damaged compressed tarball can raise while we read it.
 _READ_ERRORS = (tarfile.TarError, EOFError, lzma.LZMAError, zlib.error, OSError, ValueError)
 
@@ -62,6 +63,7 @@ class _TarEntry:
     path: PurePosixPath
     data: bytes | None = None
     link_target: PurePosixPath | None = None
+    stream: IO[bytes] | None = None  # a member too big to hold in memory (0 A.D.'s 3 GB public.zip)
 
 
 class _Slice(io.RawIOBase):
@@ -211,7 +213,11 @@ def _iter_entries(
         for info, path in _tar_members(tar, deb_path):  # checks every member's name
             if not _wanted(path, suffixes, copyright):
                 continue
-            if info.isreg():
+            if info.isreg() and info.size > _BIG_MEMBER:
+                fobj = tar.extractfile(info)
+                if fobj is not None:
+                    yield _TarEntry(path, stream=fobj)  # the consumer copies it before the next member
+            elif info.isreg():
                 yield _TarEntry(path, data=_read_member(tar, info, deb_path))
             elif info.issym() or info.islnk():
                 base = "" if info.islnk() else str(path.parent)
@@ -232,7 +238,9 @@ def iter_deb_members(
     not yielded; ``extract_deb`` materialises them as copies.
     """
     for entry in _iter_entries(Path(deb_path), suffixes, copyright):
-        if entry.data is not None:
+        if entry.stream is not None:
+            yield entry.path, entry.stream.read()
+        elif entry.data is not None:
             yield entry.path, entry.data
 
 
@@ -253,12 +261,19 @@ def extract_deb(
     written: dict[PurePosixPath, Path] = {}
     links: list[_TarEntry] = []
     for entry in _iter_entries(deb_path, suffixes, copyright):
-        if entry.data is None:
+        if entry.data is None and entry.stream is None:
             links.append(entry)
             continue
         out = dest.joinpath(*entry.path.parts)
         with atomic_path(out) as tmp:
-            tmp.write_bytes(entry.data)
+            if entry.stream is not None:
+                try:
+                    with open(tmp, "wb") as fh:
+                        shutil.copyfileobj(entry.stream, fh, _CHUNK)
+                except _READ_ERRORS as exc:
+                    raise FetchError(f"{deb_path}: truncated or corrupt tarball at {entry.path}: {exc}") from None
+            else:
+                tmp.write_bytes(entry.data)  # type: ignore[arg-type]
         written[entry.path] = out
     for link in links:
         source = written.get(link.link_target)  # type: ignore[arg-type]
