@@ -48,6 +48,24 @@ def fetch(
 
 @app.command()
 @handle_errors
+def classes(
+    table: str = typer.Option("base", help="Class table: base (presets tiny/small/full) or world."),
+    under: Optional[str] = typer.Option(None, help="Only classes under this AudioSet label (name or id): "
+                                                   "Animal, Vehicle, Music, Human voice, /m/0jbk ..."),
+) -> None:
+    """List a class table's sound classes with their AudioSet label and its parents."""
+    from wstag.scapes.classtable import load_class_table
+    from wstag.scapes.ontology import classes_under, path_text
+
+    t = load_class_table(name=table)
+    chosen = classes_under(t, under) if under else list(t.classes)
+    for c in chosen:
+        typer.echo(f"{c.name:22s} {c.audioset.id if c.audioset else '':12s} {path_text(c)}")
+    typer.echo(f"{len(chosen)} of {len(t.classes)} classes ({table} table)")
+
+
+@app.command()
+@handle_errors
 def build(
     preset: str = typer.Option("small", help="tiny | small | full | world (the world class table, uniform for now)"),
     out: Path = typer.Option(..., help="Output folder of the corpus."),

@@ -83,6 +83,22 @@ def class_path(cls: SoundClass) -> list[OntologyNode]:
     return [load_ontology()[cls.audioset.id], *ancestors(cls.audioset.id)]
 
 
+def path_text(cls: SoundClass) -> str:
+    """"Bleat < Goat / Sheep < Livestock, ... < Animal": the label, then each level of parents."""
+    if cls.audioset is None:
+        return "(no AudioSet label)"
+    onto = load_ontology()
+    levels, level, seen = [[cls.audioset.id]], list(onto[cls.audioset.id].parent_ids), {cls.audioset.id}
+    while level:
+        level = [i for i in dict.fromkeys(level) if i not in seen]
+        if not level:
+            break
+        seen.update(level)
+        levels.append(level)
+        level = [p for i in level for p in onto[i].parent_ids]
+    return " < ".join(" / ".join(onto[i].name for i in lv) for lv in levels)
+
+
 def classes_under(table: ClassTable, key: str) -> list[SoundClass]:
     """The table's classes whose label is ``key`` (id or name) or lies below it: "Animal", "Vehicle"."""
     target = find_node(key).id
