@@ -101,7 +101,8 @@ class CrossGatingAttention(nn.Module):
         each frame's weights over the phrase's real words (summing to 1; all 0 for a phrase with none)."""
         frames = self.attend_frames(audio)  # (B, T, A)
         keys = self.attend_words(states)  # (b, N, L, A)
-        energy = torch.tanh(frames[:, None, :, None, :] + keys[:, :, None, :, :])  # (B, N, T, L, A)
+        # The largest tensor of the model: tanh in place, so it is allocated once (its sum needs no grad).
+        energy = (frames[:, None, :, None, :] + keys[:, :, None, :, :]).tanh_()  # (B, N, T, L, A)
         scores = self.score(energy).squeeze(-1)  # (B, N, T, L)
         real = mask[:, :, None, :]  # (b, N, 1, L)
         # A finite floor, not -inf: a phrase with no word would otherwise give NaN; its weights are zeroed after.
