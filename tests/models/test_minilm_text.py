@@ -139,7 +139,7 @@ def test_kind_selects_the_encoder_and_the_word_config_is_unchanged():
 
 
 @pytest.mark.parametrize("section,message", [
-    ({"kind": "glove"}, r"model.text_encoder.kind must be one of \('word', 'minilm', 'class'\), got 'glove'"),
+    ({"kind": "glove"}, r"model.text_encoder.kind must be one of \('word', 'minilm', 'class', 'graph'\), got 'glove'"),
     ({"kind": "minilm", "dropout": 0.1}, r"unknown key model.text_encoder.dropout"),
     ({"kind": "word", "hidden": 8}, r"unknown key model.text_encoder.hidden"),
     ({"kind": "minilm", "embed_dim": 64}, r"model.text_encoder.embed_dim \(64\) must equal"),
