@@ -176,3 +176,23 @@ def test_cli_lists_classes_under_a_parent():
     assert "6 of " in res.output
     res = CliRunner().invoke(app, ["classes"])
     assert res.exit_code == 0 and f"{len(BASE_CLASSES)} of {len(BASE_CLASSES)} classes (base table)" in res.output
+
+
+def test_a_world_bank_builds_a_corpus_with_the_new_classes(tmp_path):
+    """With the world bank in the cache: a tiny-sized corpus from it holds new classes; the held-out
+    wordings file keeps the base classes' (the new classes have none yet: issue 27, item 3)."""
+    from wstag.scapes.bank import load_bank
+    from wstag.scapes.build import build_corpus
+
+    if _manifest("bank-world") is None:
+        pytest.skip("needs `wstag data fetch --table world` in the cache")
+    bank = load_bank(default_cache_dir(), WORLD)
+    info = build_corpus(bank, "tiny", tmp_path / "c", seed=0, workers=1)
+    classes = set()
+    for split in ("train", "val", "test"):
+        for clip in json.loads((tmp_path / "c" / split / "labels.json").read_text()):
+            classes.update(clip["phrase_classes"])
+    wordings = json.loads((tmp_path / "c" / "wordings.json").read_text())["wordings"]
+    assert set(wordings) == set(BASE_CLASSES)
+    assert classes - set(BASE_CLASSES)  # 88 clips of 83 uniformly drawn classes: new ones among them
+    assert info.bank_hash == bank.content_hash

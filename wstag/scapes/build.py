@@ -220,6 +220,9 @@ def build_corpus(
     }
     # held-out query wordings: outside the hash, they change no clip; the world table's new
     # classes have none yet (issue 27, item 3), so only the base table insists on all
-    write_corpus_wordings(tmp, bank.table, missing_ok=bank.table.name != "base")
+    if bank.table.name == "base":
+        write_corpus_wordings(tmp, bank.table)
+    else:
+        write_corpus_wordings(tmp, bank.table, missing_ok=True)
     finish_corpus(tmp, out, info)  # the old corpus is deleted only once the new one is in place
     return CorpusInfo(out, preset, seed, info["content_hash"], bank.content_hash, stats)
