@@ -4,6 +4,9 @@
 Every training regime shares this model; they differ only in how they pool and which
 loss they apply. Frame-level losses should use the logits (BCE-with-logits is stable);
 clip-level losses pool the probabilities (``wstag.models.pooling``).
+
+QGCA (Table V, ``docs/qgca.md``) replaces the dot product by an interaction: its text
+encoder gives word states, and each frame attends over them before the similarity.
 """
 
 from __future__ import annotations
