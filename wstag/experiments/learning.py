@@ -85,6 +85,10 @@ LADDER = (
           "training.max_epochs=100", "training.early_stop_patience=10"),
     # the text side: what the paper's encoder and a perfect one (one vector per sound class) give
     _rung("learn_word", "word-embedding mean text encoder (the paper's) instead of MiniLM", config=WORD_DEMO),
+    # the shipped `default` model's recipe: the paper's text encoder, then self-supervision from it
+    Row("learn_word_self", "word-embedding mean text encoder, self-supervision (Eq. 9-10) with learn_word of "
+        "the same seed as teacher", SECTION, teacher="learn_word", config=WORD_DEMO,
+        overrides=("training.regime=self_supervised",)),
     _rung("learn_class", "one embedding per sound class (a perfect text side), random negatives",
           "model.text_encoder.kind=class", config=WORD_DEMO),
     # the audio side alone: the same CRNN as a weakly labelled 47-class clip tagger (DCASE weak-label SED)
