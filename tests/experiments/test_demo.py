@@ -55,3 +55,22 @@ def test_report_names_the_encoder_and_the_unseen_wording_figure(tmp_path: Path):
     metrics |= {"psds_whole_unseen_wording": 27.4, "unseen_to_seen_percent": 82.5}
     text = demo.write_report(tmp_path, metrics, seconds, info, plot, peak).read_text()
     assert "PSDS whole 27.4, 82.5 % of the captions' own wordings" in text
+
+
+def test_the_student_is_the_demo_recipe_with_the_teacher_and_eq_10(tmp_path: Path):
+    """Self-supervision changes the regime and names the teacher; nothing else of the recipe."""
+    base = load_experiment(demo.DEMO_CONFIG, ["training.seed=3"])
+    student = load_experiment(demo.DEMO_CONFIG, demo.student_overrides(["training.seed=3"], tmp_path / "model"))
+    assert student.training.regime == "self_supervised" and student.training.teacher == str(tmp_path / "model")
+    assert student.training.seed == 3 and student.training.max_epochs == base.training.max_epochs
+    assert student.model == base.model and student.hash() != base.hash()
+
+
+def test_report_puts_the_teacher_beside_the_self_supervised_model(tmp_path: Path):
+    metrics = {k: 30.0 for k in METRIC_KEYS} | {"n_pairs_whole": 1450, "n_pairs_short": 1070}
+    teacher = {k: 20.0 for k in METRIC_KEYS}
+    info = {"epochs": 12, "monitor": "val/tag_auc", "best_score": 0.67, "data_loading_share": 0.07,
+            "text_encoder": "MiniLM"}
+    text = demo.write_report(tmp_path, metrics, {"x": 1.0}, info, tmp_path / "p.png", {"x": 1.0}, teacher).read_text()
+    assert "| with self-supervision (the model) | its teacher |" in text
+    assert f"| {METRIC_KEYS[0]} | 30.0 | 20.0 |" in text and "self-supervision teacher" in text

@@ -133,14 +133,17 @@ def demo(
     epochs: Optional[int] = typer.Option(None, help="Training epochs (default: the config's)."),
     minutes: Optional[float] = typer.Option(None, help="Cap training at this many minutes, in whole epochs "
                                                       "(default: none, so the figures do not depend on the machine)."),
+    self_supervision: bool = typer.Option(True, help="Train again with the first model as the self-supervision "
+                                                     "teacher (paper Eq. 9-10): twice the training time."),
 ) -> None:
-    """The main job: fetch, build the small corpus, train the CPU model, evaluate, report."""
+    """The main job: fetch, build the small corpus, train the CPU model (then its self-supervised student), evaluate, report."""
     import time
 
     from wstag.experiments.demo import run_demo
 
     start = time.perf_counter()
-    result = run_demo(out, cache, seed, minutes, epochs, log=log, progress=progress)
+    result = run_demo(out, cache, seed, minutes, epochs, log=log, progress=progress,
+                      self_supervision=self_supervision)
     print_metrics(result.metrics)
     typer.echo(f"peak resident memory: {max(result.peak_rss_mb.values()):,.0f} MiB")
     typer.echo(f"report: {result.report}  (total {time.perf_counter() - start:.0f} s)")

@@ -1,8 +1,10 @@
 """The README's main job: from nothing to a trained, evaluated grounding model.
 
 Fetch the sound bank (if absent), build the `small` corpus, train phrase-level WSTAG
-with the CPU model, evaluate it on the test split with both controls, and write a
-short report with one grounding plot. Every step reuses what an earlier run left.
+with the CPU model, train it again with itself as the self-supervision teacher (paper
+Eq. 9-10: the learning ladder's best measured recipe, ``reports/learning.md``), evaluate
+both on the test split with both controls, and write a short report with one grounding
+plot. Every step reuses what an earlier run left.
 """
 
 from __future__ import annotations
@@ -30,6 +32,13 @@ from wstag.training.run import finished_run, train
 #: The demo's recipe with the MiniLM text encoder: better than word embeddings on every seed
 #: measured (results/demo_small_cpu.md), and it answers words no caption used.
 DEMO_CONFIG = CONFIG_DIR / "phrase_random_cpu_minilm.yaml"  # package data: found in an installed wheel too
+#: The student: the same recipe, with the trained demo model as its self-supervision teacher.
+SELF_SUPERVISION = ("training.regime=self_supervised",)
+
+
+def student_overrides(overrides: list[str], teacher_dir: Path) -> list[str]:
+    """The demo's overrides for the self-supervised student of the model in ``teacher_dir``."""
+    return [*overrides, *SELF_SUPERVISION, f"training.teacher={teacher_dir}"]
 
 
 @dataclass(frozen=True)
@@ -61,8 +70,18 @@ def _plot_example(model_dir: Path, corpus: Path, out: Path) -> Path:
 
 
 def write_report(out_dir: Path, metrics: dict, seconds: dict[str, float], train_info: dict, plot: Path,
-                 peak_rss: dict[str, float]) -> Path:
-    rows = "\n".join(f"| {k} | {metrics[k]:.1f} |" for k in METRIC_KEYS)
+                 peak_rss: dict[str, float], teacher_metrics: dict | None = None) -> Path:
+    """The demo's report; with ``teacher_metrics`` the table shows the teacher beside the self-supervised model."""
+    if teacher_metrics is None:
+        header = "| metric (test split, %) | value |\n|---|---|"
+        rows = "\n".join(f"| {k} | {metrics[k]:.1f} |" for k in METRIC_KEYS)
+        recipe = ""
+    else:
+        header = ("| metric (test split, %) | with self-supervision (the model) | its teacher |\n"
+                  "|---|---|---|")
+        rows = "\n".join(f"| {k} | {metrics[k]:.1f} | {teacher_metrics[k]:.1f} |" for k in METRIC_KEYS)
+        recipe = (", then trained again with that model as its self-supervision teacher (paper Eq. 9-10; "
+                  "the better recipe over 6 seeds in `reports/learning.md`)")
     unseen = ""
     if "psds_whole_unseen_wording" in metrics:  # an open-vocabulary model, evaluated with --wordings too
         unseen = (f"\nWith a held-out wording of each pair's class (words no training caption used, "
@@ -72,11 +91,10 @@ def write_report(out_dir: Path, metrics: dict, seconds: dict[str, float], train_
     text = f"""# wstag demo report
 
 Phrase-level WSTAG (random negative sampling, linear-softmax pooling, CPU-sized CRNN,
-{train_info['text_encoder']} text encoder) trained on the embedded `small` corpus, evaluated on its
-test split (SPEC 3).
+{train_info['text_encoder']} text encoder) trained on the embedded `small` corpus{recipe}, evaluated
+on its test split (SPEC 3).
 
-| metric (test split, %) | value |
-|---|---|
+{header}
 {rows}
 {unseen}
 Pairs evaluated: {metrics['n_pairs_whole']} whole, {metrics['n_pairs_short']} short.
@@ -124,7 +142,9 @@ def run_demo(
     epochs: int | None = None,
     log: Callable[[str], None] | None = None,
     progress: Callable | None = None,
+    self_supervision: bool = True,
 ) -> DemoResult:
+    """The main job in ``out_dir``; ``minutes`` and ``epochs`` apply to each training (teacher and student)."""
     say = log or (lambda m: None)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -148,24 +168,34 @@ def run_demo(
         overrides.append(f"training.max_minutes={minutes}")
     if epochs is not None:
         overrides.append(f"training.max_epochs={epochs}")
-    config = load_experiment(DEMO_CONFIG, overrides)
-    run_dir = out_dir / f"run-seed{seed}"
-    t = time.perf_counter()
-    result = finished_run(run_dir)
-    if result is not None:  # resuming it would train a second budget on top of the first
-        _check_same_config(run_dir, config.hash())
-        say(f"[train] reusing the finished run in {run_dir} (delete it to train again)")
-    else:
-        result = train(config, corpus.path, run_dir, progress=progress, log=say,
-                       enable_progress_bar=progress is not None)
-    seconds["features + training"] = time.perf_counter() - t
-    peak["features + training"] = peak_rss_mb()
-    say(f"[train] done in {seconds['features + training']:.1f} s")
+    def train_once(config_overrides: list[str], run_dir: Path, step: str):
+        config = load_experiment(DEMO_CONFIG, config_overrides)
+        t = time.perf_counter()
+        result = finished_run(run_dir)
+        if result is not None:  # resuming it would train a second budget on top of the first
+            _check_same_config(run_dir, config.hash())
+            say(f"[train] reusing the finished run in {run_dir} (delete it to train again)")
+        else:
+            result = train(config, corpus.path, run_dir, progress=progress, log=say,
+                           enable_progress_bar=progress is not None)
+        seconds[step] = time.perf_counter() - t
+        peak[step] = peak_rss_mb()
+        say(f"[train] {step} done in {seconds[step]:.1f} s")
+        return result
+
+    teacher = train_once(overrides, out_dir / f"run-seed{seed}", "features + training")
+    result = teacher
+    if self_supervision:
+        result = train_once(student_overrides(overrides, teacher.model_dir), out_dir / f"run-seed{seed}-self",
+                            "training with self-supervision")
 
     t = time.perf_counter()
     saved = json.loads((result.model_dir / "config.json").read_text())
     metrics = evaluate_model(result.model_dir, corpus.path, "test", progress=progress,
                              wordings=measures_wordings(saved))
+    teacher_metrics = None
+    if self_supervision:  # what the student adds: the teacher on the same split, without the wordings
+        teacher_metrics = evaluate_model(teacher.model_dir, corpus.path, "test", progress=progress)
     plot = _plot_example(result.model_dir, corpus.path, out_dir / f"grounding-seed{seed}.png")
     seconds["evaluation + plot"] = time.perf_counter() - t
     peak["evaluation + plot"] = peak_rss_mb()
@@ -178,7 +208,9 @@ def run_demo(
             "train_seconds": result.seconds,
             "best_score": result.best_score if result.best_score is not None else float("nan"),
             "data_loading_share": result.data_loading_share,
-            "text_encoder": "MiniLM" if text_encoder_kind(saved) == "minilm" else "word-embedding"}
-    report = write_report(out_dir, metrics, seconds, info, plot, peak)
-    write_json(out_dir / f"metrics-seed{seed}.json", {"metrics": metrics, "seconds": seconds, "peak_rss_mb": peak, "train": info})
+            "text_encoder": "MiniLM" if text_encoder_kind(saved) == "minilm" else "word-embedding",
+            "self_supervised": self_supervision}
+    report = write_report(out_dir, metrics, seconds, info, plot, peak, teacher_metrics)
+    write_json(out_dir / f"metrics-seed{seed}.json", {"metrics": metrics, "teacher_metrics": teacher_metrics,
+                                                      "seconds": seconds, "peak_rss_mb": peak, "train": info})
     return DemoResult(report, metrics, seconds, peak)
