@@ -119,7 +119,6 @@ def provenance(results: Mapping[str, list[dict]]) -> str:
 
 
 NOT_REPRODUCED = (
-    "- Table V (CRNN-QGCA under WSTAG and SSTAG): not built yet (issue 28).\n"
     "- Figs. 15 and 16 (qualitative: five predictions of the proposed system; WSTAG against an AudioSet SED "
     "model on a Freesound clip): they need the paper's real clips and an AudioSet-trained SED model, neither "
     "available here; Fig. 14 (one short pair) is drawn from the benchmark instead.\n"
@@ -493,8 +492,7 @@ def write_report(groups: Sequence, out: Path, seeds: Sequence[int] | None = None
         "# wstag: the paper's tables on the embedded benchmark\n",
         "Every figure below is read from the row-seed JSON files in `rows/`; the paper's figures "
         "are its published ones. Th-AUC by the paper authors' conventions (SPEC 3; `th_auc_convention` "
-        "in each JSON). Table V (CRNN-QGCA: a query-graph text encoder with cross-modal attention, which the "
-        "paper trains under both WSTAG and SSTAG) is not reproduced yet (issue 28).\n",
+        "in each JSON).\n",
         *([f"## Which of the paper's conclusions hold here\n\n{SUMMARY_NOTE}\n\n{summary}\n"] if summary else []),
         *sections,
         *([per_class] if (per_class := per_class_section(Path(out))) else []),
