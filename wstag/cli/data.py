@@ -67,7 +67,7 @@ def classes(
 @app.command()
 @handle_errors
 def build(
-    preset: str = typer.Option("small", help="tiny | small | full | world (the world class table, uniform for now)"),
+    preset: str = typer.Option("small", help="tiny | small | full | world (89 classes in AudioCaps' proportions, real wordings)"),
     out: Path = typer.Option(..., help="Output folder of the corpus."),
     seed: int = typer.Option(0, help="Seed: the same seed and bank give byte-identical output."),
     cache: Optional[Path] = typer.Option(None, help="Sound bank cache folder."),

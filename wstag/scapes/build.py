@@ -33,19 +33,31 @@ from wstag.files import recover_folder
 from wstag.records import Clip
 from wstag.scapes.bank import SAMPLE_RATE, SPLITS, Recording, SoundBank
 from wstag.scapes.captions import write_caption
+from wstag.scapes.frequencies import DATA_FILE, FLOOR, CaptionWordings, load_frequencies
 from wstag.scapes.mixing import Composer, MixConfig, render
-from wstag.scapes.wordings import write_corpus_wordings
+from wstag.scapes.wordings import held_out_wordings, write_corpus_wordings
 
 PRESETS: dict[str, dict[str, int]] = {
     "tiny": {"train": 48, "val": 16, "test": 24},
     "small": {"train": 2000, "val": 200, "test": 400},
     "full": {"train": 20000, "val": 1000, "test": 2000},
-    # Placeholder for issue 27's preset: every class of the world table, drawn uniformly, at
-    # small's size (AudioCaps-like frequencies come later).
-    "world": {"train": 2000, "val": 200, "test": 400},
+    # Issue 27: the world table in AudioCaps' proportions. Twice small's clips: a long tail drawn
+    # in proportion to real captions leaves its rare classes a handful of clips at small's size,
+    # and a training epoch stays within 3 times small's (test twice small's, for steadier figures).
+    "world": {"train": 4000, "val": 400, "test": 800},
 }
 #: The class table (classtable.TABLE_FILES) each preset draws from; absent means ``base``.
 PRESET_TABLES: dict[str, str] = {"world": "world"}
+#: Presets drawn in AudioCaps' proportions and captioned with real wordings (scapes.frequencies);
+#: the others draw classes uniformly and caption them with the table's phrases.
+AUDIOCAPS_PRESETS = frozenset({"world"})
+#: Mixing per preset (absent: MixConfig(), as every corpus so far). The world preset chains its
+#: gendered speech classes into long events as speech is: a man speaking is long in real captions,
+#: not a 1-4.5 s crop. With it the world corpus keeps small's short-phrase share and loudness control
+#: (results/world_preset/likeness.md, where fewer events per clip were measured too).
+PRESET_MIX: dict[str, MixConfig] = {
+    "world": replace(MixConfig(), chain_classes=(*MixConfig().chain_classes, "male_speech", "female_speech")),
+}
 COMPLETE_MARKER = CORPUS_INFO
 
 
@@ -73,6 +85,7 @@ def split_recordings(bank: SoundBank, split: str) -> list[Recording]:
 # --- worker side: each process loads bank audio once --------------------------------
 _BANK_ROOT: Path | None = None
 _COMPOSERS: dict[str, Composer] = {}
+_WORDINGS: CaptionWordings | None = None
 
 
 @lru_cache(maxsize=None)
@@ -85,10 +98,11 @@ def _load(rec: Recording) -> np.ndarray:
     return _load_cached(str(_BANK_ROOT / rec.path))
 
 
-def _init_worker(bank_root: Path, composers: dict[str, Composer]) -> None:
-    global _BANK_ROOT
+def _init_worker(bank_root: Path, composers: dict[str, Composer], wordings: CaptionWordings | None = None) -> None:
+    global _BANK_ROOT, _WORDINGS
     _BANK_ROOT = bank_root
     _COMPOSERS.update(composers)
+    _WORDINGS = wordings
 
 
 @dataclass(frozen=True)
@@ -104,7 +118,7 @@ def _render_clip(job: _Job) -> tuple[Clip, str]:
     rng = np.random.default_rng([job.seed, SPLITS.index(job.split), job.index])
     events = _COMPOSERS[job.split].compose(rng)
     audio = render(events, _load, job.config)
-    clip = write_caption(rng, events, Path(job.audio_path).name, job.config.duration)
+    clip = write_caption(rng, events, Path(job.audio_path).name, job.config.duration, _WORDINGS)
     write_flac(job.audio_path, audio, SAMPLE_RATE)
     digest = hashlib.sha256(np.round(audio * 32767).astype(np.int16).tobytes()).hexdigest()
     return clip, digest
@@ -171,7 +185,7 @@ def build_corpus(
 ) -> CorpusInfo:
     """Build (or reuse) the corpus for ``preset`` in ``out``."""
     sizes = preset_sizes(preset)
-    config = config or MixConfig()
+    config = config or PRESET_MIX.get(preset, MixConfig())
     wrap = progress or (lambda it, **kw: it)
     out = Path(out)
     recover_folder(out)
@@ -191,8 +205,11 @@ def build_corpus(
         shutil.rmtree(tmp)
     classes = bank.table.by_name()
     stats, digests = {}, []
-    composers = {split: Composer(classes, split_recordings(bank, split), config) for split in SPLITS}
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(bank.root, composers)) as pool:
+    frequencies = load_frequencies(bank.table) if preset in AUDIOCAPS_PRESETS else None
+    weights = frequencies.weights() if frequencies else None
+    wordings = frequencies.caption_wordings() if frequencies else None
+    composers = {split: Composer(classes, split_recordings(bank, split), config, weights) for split in SPLITS}
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(bank.root, composers, wordings)) as pool:
         for split in SPLITS:
             n = sizes[split]
             (tmp / split / "audio").mkdir(parents=True)
@@ -218,9 +235,13 @@ def build_corpus(
         "preset": preset, "seed": seed, "sizes": sizes, "bank_hash": bank.content_hash,
         "content_hash": h.hexdigest()[:16], "mix_config": asdict(config), "stats": stats,
     }
-    # held-out query wordings: outside the hash, they change no clip; the world table's new
-    # classes have none yet (issue 27, item 3), so only the base table insists on all
-    if bank.table.name == "base":
+    # held-out query wordings: outside the hash, they change no clip. The base table has them for
+    # every class; the world preset's come from the val labels (else the shipped ones), and a class
+    # with neither is left out
+    if frequencies is not None:
+        info["frequencies"] = {"file": f"wstag/scapes/{DATA_FILE}", "floor": FLOOR, **frequencies.provenance}
+        write_corpus_wordings(tmp, bank.table, held_out_wordings(bank.table, frequencies), missing_ok=True)
+    elif bank.table.name == "base":
         write_corpus_wordings(tmp, bank.table)
     else:
         write_corpus_wordings(tmp, bank.table, missing_ok=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from wstag.records import Clip, Phrase, Segment
+from wstag.scapes.frequencies import CaptionWordings
 from wstag.scapes.mixing import PlacedEvent
 from wstag.text.phrases import extract_phrases
 from wstag.text.tokenize import tokenize
@@ -30,8 +31,15 @@ def _pick(rng: np.random.Generator, items: tuple[str, ...] | list[str]) -> str:
     return items[int(rng.integers(len(items)))]
 
 
-def _phrase_text(rng: np.random.Generator, ev: PlacedEvent) -> tuple[str, str]:
-    """A phrase variant and an optional modifier that follows it in the caption."""
+def _phrase_text(rng: np.random.Generator, ev: PlacedEvent, wordings: CaptionWordings | None = None) -> tuple[str, str]:
+    """A phrase variant and an optional modifier that follows it in the caption.
+
+    With ``wordings`` (the world preset), a class the real labels name takes a real phrase
+    and the modifier its annotator wrote after it; the others keep the table's phrases.
+    """
+    real = wordings.draw(rng, ev.sound_class, ev.gender) if wordings is not None else None
+    if real is not None:
+        return real
     phrase = _pick(rng, ev.sound_class.phrases_for(ev.gender))
     modifier = ""
     if rng.random() < P_MODIFIER:
@@ -45,7 +53,8 @@ def _phrase_text(rng: np.random.Generator, ev: PlacedEvent) -> tuple[str, str]:
 
 
 def write_caption(
-    rng: np.random.Generator, events: list[PlacedEvent], audio_id: str, duration: float
+    rng: np.random.Generator, events: list[PlacedEvent], audio_id: str, duration: float,
+    wordings: CaptionWordings | None = None,
 ) -> Clip:
     """Caption the captioned events of a clip; every phrase carries its segments."""
     fg = sorted((e for e in events if not e.is_background), key=lambda e: (e.first_onset, e.sound_class.name))
@@ -76,7 +85,7 @@ def write_caption(
         if connective:
             pieces.append(connective)
             tokens += tokenize(connective)
-        text, modifier = _phrase_text(rng, ev)
+        text, modifier = _phrase_text(rng, ev, wordings)
         start = len(tokens)
         tokens += tokenize(text)
         segments = tuple(Segment(a, b) for a, b in ev.segments)

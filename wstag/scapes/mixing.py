@@ -11,7 +11,7 @@ live in `MixConfig` where they can be tuned.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -105,9 +105,15 @@ def is_sustainable(cls: SoundClass, config: MixConfig) -> bool:
 
 
 class Composer:
-    """Draws clip compositions from one split's recordings."""
+    """Draws clip compositions from one split's recordings.
 
-    def __init__(self, classes: dict[str, SoundClass], recordings: list[Recording], config: MixConfig):
+    Classes are drawn uniformly, or in proportion to ``weights`` (class name -> weight, for
+    every class with recordings: the world preset's AudioCaps frequencies). Without weights
+    the draws are the ones every corpus so far was built with.
+    """
+
+    def __init__(self, classes: dict[str, SoundClass], recordings: list[Recording], config: MixConfig,
+                 weights: Mapping[str, float] | None = None):
         self.classes = classes
         self.config = config
         self.by_class: dict[str, list[Recording]] = {}
@@ -117,19 +123,37 @@ class Composer:
         self.bed_classes = sorted(c for c in self.by_class if classes[c].is_background)
         if not self.event_classes:
             raise ValueError("no foreground event recordings in this split")
+        if weights is not None:
+            unweighted = sorted(c for c in self.by_class if not weights.get(c, 0) > 0)
+            if unweighted:
+                raise ValueError(f"classes without a positive weight: {unweighted}")
+        self.weights = None if weights is None else {c: float(weights[c]) for c in self.by_class}
+
+    def _p(self, names: list[str]) -> np.ndarray | None:
+        """Draw probabilities of ``names`` (None: uniform)."""
+        if self.weights is None:
+            return None
+        w = np.array([self.weights[n] for n in names])
+        return w / w.sum()
 
     def compose(self, rng: np.random.Generator) -> list[PlacedEvent]:
         cfg = self.config
         events: list[PlacedEvent] = []
         bed_class = None
         if self.bed_classes and rng.random() < cfg.p_background:
-            bed_class = _choice(rng, self.bed_classes)
+            if self.weights is None:
+                bed_class = _choice(rng, self.bed_classes)
+            else:
+                bed_class = self.bed_classes[int(rng.choice(len(self.bed_classes), p=self._p(self.bed_classes)))]
             bed = self._bed(rng, bed_class)
             bed.captioned = bool(rng.random() < cfg.p_background_captioned)
             events.append(bed)
         candidates = [c for c in self.event_classes if c != bed_class]
         n_events = min(_weighted(rng, cfg.n_events_weights), len(candidates))
-        picked = rng.choice(len(candidates), size=n_events, replace=False)
+        if self.weights is None:
+            picked = rng.choice(len(candidates), size=n_events, replace=False)
+        else:  # without replacement, each draw in proportion to the weights of the classes left
+            picked = rng.choice(len(candidates), size=n_events, replace=False, p=self._p(candidates))
         for idx in sorted(int(i) for i in picked):
             events.append(self._event(rng, candidates[idx]))
         return events

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from wstag.data.wordings import _FORMAT, WORDINGS_FILE, Wordings, load_wordings
+from wstag.data.wordings import _FORMAT, MIN_WORDINGS, WORDINGS_FILE, Wordings, load_wordings
 from wstag.errors import ConfigError
 from wstag.files import atomic_open
 from wstag.scapes import captions
 from wstag.scapes.classtable import ClassTable
+from wstag.scapes.frequencies import AudioCapsFrequencies
 from wstag.text.tokenize import tokenize
 
 def caption_words(table: ClassTable) -> frozenset[str]:
@@ -41,3 +42,21 @@ def write_corpus_wordings(corpus_dir: str | Path, table: ClassTable, wordings: W
                                                    if c.name in wordings}},
                   fh, indent=1, ensure_ascii=False)
     return path
+
+
+def held_out_wordings(table: ClassTable, frequencies: AudioCapsFrequencies,
+                      shipped: Wordings | None = None) -> Wordings:
+    """Per class, the val labels' phrases no training caption uses, else the shipped held-out wordings.
+
+    A class with fewer than MIN_WORDINGS real held-out phrases is completed from the shipped
+    ones (``wordings.yaml``); a class that still has fewer is left out (the corpus's wordings.json cannot hold it).
+    """
+    shipped = load_wordings() if shipped is None else shipped
+    out: Wordings = {}
+    for c in table.classes:
+        real = tuple(frequencies.held_out.get(c.name, ()))
+        if len(real) < MIN_WORDINGS:
+            real += tuple(w for w in shipped.get(c.name, ()) if w not in real)
+        if len(real) >= MIN_WORDINGS:
+            out[c.name] = real
+    return out
