@@ -25,8 +25,12 @@ from wstag.scapes.frequencies import (
     wording_problem,
 )
 from wstag.scapes.mixing import Composer, MixConfig
-from wstag.scapes.wordings import held_out_wordings
+from wstag.scapes.wordings import caption_words, held_out_wordings, table_wordings
+from wstag.data.wordings import load_wordings, seen_words
+from wstag.evaluation.controls import content_stems
 from wstag.text.phrases import extract_phrases
+from wstag.text.queries import is_function_word
+from wstag.text.tokenize import tokenize
 
 from tests.scapes.test_mixing import CLASSES, RECS, _cls
 
@@ -234,5 +238,28 @@ def test_a_world_corpus_is_drawn_in_proportion_and_captioned_in_real_words(tmp_p
     assert all((k, p) in real for k, p in pairs if freq.wordings[k])
     assert len(read_weak_v2(tmp_path / "w" / "train" / "weak.json")) == 120
     held = json.loads((tmp_path / "w" / "wordings.json").read_text())["wordings"]
-    assert held["dog_bark"] == list(freq.held_out["dog_bark"])
+    assert held["dog_bark"] == list(freq.held_out["dog_bark"]) and set(held) == {c.name for c in WORLD.classes}
+    assert held["gong"] == list(table_wordings(WORLD)["gong"])
     assert info.content_hash == build_corpus(bank, "world", tmp_path / "w2", seed=0, workers=2).content_hash
+
+
+def test_the_new_classes_held_out_wordings_are_unseen_and_name_one_class():
+    shipped = table_wordings(WORLD)
+    new = {n: w for n, w in shipped.items() if n not in load_wordings()}
+    assert set(shipped) == {c.name for c in WORLD.classes} and set(new) == {c.name for c in WORLD.classes[47:]}
+    words = caption_words(WORLD, load_frequencies(WORLD))
+    assert {"dog", "yips", "distance", "revving"} <= words and "yaps" not in words  # "yaps": val only
+    stems = frozenset().union(*(content_stems(w) for w in words if not is_function_word(w)))
+    users: dict[str, set] = {}
+    for name, wordings in shipped.items():
+        for w in wordings:
+            for t in tokenize(w):
+                if not is_function_word(t):
+                    users.setdefault(t, set()).add(name)
+    for name, wordings in new.items():
+        assert len(wordings) >= 3
+        for w in wordings:
+            content = [t for t in tokenize(w) if not is_function_word(t)]
+            assert seen_words(w, words) == [] and not content_stems(" ".join(content)) & stems, (name, w)
+            assert any(users[t] == {name} for t in content), (name, w)
+    assert table_wordings(BASE) == load_wordings()

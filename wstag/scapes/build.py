@@ -236,11 +236,10 @@ def build_corpus(
         "content_hash": h.hexdigest()[:16], "mix_config": asdict(config), "stats": stats,
     }
     # held-out query wordings: outside the hash, they change no clip. The base table has them for
-    # every class; the world preset's come from the val labels (else the shipped ones), and a class
-    # with neither is left out
+    # every class; the world preset's come from the val labels, else the shipped ones
     if frequencies is not None:
         info["frequencies"] = {"file": f"wstag/scapes/{DATA_FILE}", "floor": FLOOR, **frequencies.provenance}
-        write_corpus_wordings(tmp, bank.table, held_out_wordings(bank.table, frequencies), missing_ok=True)
+        write_corpus_wordings(tmp, bank.table, held_out_wordings(bank.table, frequencies))
     elif bank.table.name == "base":
         write_corpus_wordings(tmp, bank.table)
     else:
