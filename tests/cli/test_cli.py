@@ -24,7 +24,7 @@ def test_unknown_preset_exits_2_with_one_line(tmp_path):
     res = runner.invoke(app, ["data", "build", "--preset", "huge", "--out", str(tmp_path / "x")])
     assert res.exit_code == 2
     lines = [l for l in res.output.splitlines() if l.strip()]
-    assert lines == ["error: unknown preset 'huge'; choose one of tiny, small, full"]
+    assert lines == ["error: unknown preset 'huge'; choose one of tiny, small, full, world"]
     assert not (tmp_path / "x").exists()
 
 
