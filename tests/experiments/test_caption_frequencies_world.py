@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from wstag.experiments.caption_frequencies import (
 )
 from wstag.records import Clip, Phrase
 from wstag.scapes.classtable import load_class_table
-from wstag.scapes.frequencies import parse_frequencies
+from wstag.scapes.frequencies import load_frequencies, parse_frequencies
 from wstag.text.tokenize import tokenize
 
 WORLD = load_class_table(name="world")
@@ -109,9 +110,28 @@ def test_checks_file_errors_name_the_file(tmp_path):
         load_checks(tmp_path / "none.yaml", WORLD)
 
 
-def test_the_shipped_checks_file_is_valid():
-    from pathlib import Path
+CHECKS_FILE = Path(__file__).parents[2] / "results/caption_frequencies/world-checks.yaml"
 
-    checks = load_checks(Path(__file__).parents[2] / "results/caption_frequencies/world-checks.yaml", WORLD)
+
+def test_the_shipped_checks_file_is_valid_and_the_one_the_data_names():
+    checks = load_checks(CHECKS_FILE, WORLD)
     assert checks.verdicts["a dog whimpers"] is None and checks.verdicts["a man"] == "male_speech"
     assert checks.band == (0.6, 0.7) and len(checks.verdicts) > 300
+    assert load_frequencies(WORLD).provenance["checks_sha256"] == checks.sha256
+
+
+def test_the_real_labels_give_the_shipped_data_again(audiogrounding_v1_dir):
+    """The study, rerun on the real labels with the checks file, writes the classes the package ships."""
+    pytest.importorskip("sentence_transformers")
+    from wstag.data.audiogrounding import read_v1
+    from wstag.data.wordings import load_wordings
+    from wstag.experiments.caption_frequencies import class_texts
+    from wstag.scapes.frequencies import DATA_FILE
+    from wstag.text.sbert import sbert_embedder
+
+    shipped = json.loads((Path(__file__).parents[2] / "wstag/scapes" / DATA_FILE).read_text())
+    data, _ = preset_data(read_v1(audiogrounding_v1_dir / "train.json"), read_v1(audiogrounding_v1_dir / "val.json"),
+                          WORLD, class_texts(WORLD, load_wordings()), sbert_embedder(), load_checks(CHECKS_FILE, WORLD),
+                          shipped["provenance"]["sources"])
+    assert data["classes"] == shipped["classes"]
+    assert data["provenance"]["mapped_share"] == shipped["provenance"]["mapped_share"]

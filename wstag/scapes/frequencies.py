@@ -32,7 +32,7 @@ from wstag.text.tokenize import tokenize
 DATA_FILE = "audiocaps_frequencies.json"
 DATA_FORMAT = "wstag-audiocaps-frequencies"
 #: Occurrences a class is drawn at when the labels name it less often (or never): with the world
-#: preset's 4000 training clips, such a class still appears in about ten of them.
+#: preset's 4000 training clips, such a class still appears in 5 to 10 of them.
 FLOOR = 5.0
 #: Annotated phrases that name a place, not a sound: a modifier may hold them ("in the distance"),
 #: and the parser then extracts them as a phrase of no class, as AudioGrounding's annotators did.
