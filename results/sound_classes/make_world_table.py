@@ -75,15 +75,15 @@ def main() -> None:
     if corpora:
         hashes = sorted({c["content_hash"] for c in corpora})
         lines += [
-            "## The placeholder world preset",
+            "## The world preset",
             "",
-            "`wstag data build --preset world --out DIR --seed 0` (every class of the world table drawn uniformly, "
-            "small's sizes: 2000 / 200 / 400 clips) gave content hash " + " and ".join(f"`{h}`" for h in hashes)
+            "`wstag data build --preset world --out DIR --seed 0` (the world table's classes in AudioCaps' "
+            "proportions, captioned with real wordings, " + " / ".join(str(v) for v in corpora[0]["sizes"].values())
+            + " clips) gave content hash " + " and ".join(f"`{h}`" for h in hashes)
             + f" from sound bank `{corpora[0]['bank_hash']}` in {len(corpora)} build(s)"
             + (" (identical)" if len(hashes) == 1 and len(corpora) > 1 else "") + "; classes per split: "
             + ", ".join(f"{s} {st['classes']}" for s, st in corpora[0]["stats"].items())
-            + ". AudioCaps-like frequencies, human wordings and held-out wordings for the new classes are later "
-            "items of issue 27.",
+            + ". How it is drawn and how much like the real labels it is: `results/world_preset/likeness.md`.",
             "",
         ]
     lines += SMALL_UNCHANGED
