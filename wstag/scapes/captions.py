@@ -5,6 +5,8 @@ and the phrase parser splits on ("followed by", "while", "as", "and", "with",
 ", then"). Phrase variants are drawn at random, sometimes with a non-acoustic modifier
 ("loudly", "several times") that is part of the caption but not of the
 phrase, as in AudioGrounding. A bed left out of the caption is simply not mentioned.
+The world preset names a class with real annotators' phrases and their modifiers instead
+(``wstag.scapes.frequencies``); the draws of the other presets are unchanged.
 """
 
 from __future__ import annotations
