@@ -10,8 +10,8 @@ Per class the file holds its phrase ``occurrences`` in the real labels (train an
 its training ``wordings`` ([phrase, modifier, count] from the train labels: the phrase is
 what the parser extracts, the modifier is what followed it in its caption, such as "in the
 distance" or "loudly") and its ``held_out`` phrases (from the val labels, none of them a
-training wording). A class the labels never name is drawn at ``FLOOR`` occurrences, so
-every class appears, and keeps its table's template phrases.
+training wording). A class the labels name fewer than ``FLOOR`` times is drawn at ``FLOOR``
+occurrences, so every class appears; one the train labels never name keeps its template phrases.
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ FLOOR = 5.0
 #: Annotated phrases that name a place, not a sound: a modifier may hold them ("in the distance"),
 #: and the parser then extracts them as a phrase of no class, as AudioGrounding's annotators did.
 PLACE_PHRASES = frozenset({"the distance", "a distance", "the far distance", "the background", "the foreground"})
-#: Words that say who makes the sound; a gendered recording of a class with gendered template
-#: phrases (laughter, scream) is captioned only by wordings of its gender, an ungendered one by neither.
+#: Words that say who makes the sound. A gendered recording of a class with gendered template phrases
+#: (laughter, scream) takes the wordings of its gender (else the ungendered ones); an ungendered one,
+#: only ungendered ones.
 MALE_WORDS = frozenset("man men male males boy boys guy guys gentleman mans he his".split())
 FEMALE_WORDS = frozenset("woman women female females girl girls lady ladies she her".split())
 
