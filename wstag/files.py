@@ -1,7 +1,9 @@
 """Write files so that a crash never leaves a half-written output looking complete.
 
 Everything wstag writes (labels, manifests, caches, checkpoints' side files) goes to a
-temporary name in the same folder and is renamed into place when complete.
+temporary name in the same folder and is renamed into place when complete. Reading a
+shipped data file or the user's replacement of it, with one error for a missing one, lives
+here too (``read_shipped_or_file``).
 """
 
 from __future__ import annotations
@@ -97,3 +99,20 @@ def swap_folder(staged: str | os.PathLike, target: str | os.PathLike) -> None:
     os.replace(staged, target)
     if old.exists():
         shutil.rmtree(old)
+
+
+def read_shipped_or_file(path: str | os.PathLike | None, package: str, name: str, what: str) -> tuple[str, str]:
+    """(text, where): the package data file ``name`` of ``package`` when ``path`` is None, else ``path``.
+
+    ``where`` names the file for error messages; a missing ``path`` is refused as "``what`` not found".
+    """
+    from importlib import resources
+
+    from wstag.errors import ConfigError
+
+    if path is None:
+        return resources.files(package).joinpath(name).read_text(encoding="utf-8"), f"{package.replace('.', '/')}/{name}"
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: {what} not found")
+    return path.read_text(encoding="utf-8"), str(path)

@@ -11,13 +11,13 @@ the shipped file. This module reads them; the benchmark writes them.
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import yaml
 
 from wstag.errors import ConfigError
+from wstag.files import read_shipped_or_file
 from wstag.text.queries import is_function_word  # the rule that refuses a phrase with no known sound word
 from wstag.text.tokenize import tokenize
 
@@ -30,13 +30,7 @@ Wordings = dict[str, tuple[str, ...]]
 
 def load_wordings(path: str | Path | None = None) -> Wordings:
     """class name -> its held-out wordings, from the shipped ``wordings.yaml`` (or ``path``)."""
-    if path is None:
-        text, where = resources.files("wstag.scapes").joinpath("wordings.yaml").read_text(), "wstag/scapes/wordings.yaml"
-    else:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: wordings file not found")
-        text, where = path.read_text(encoding="utf-8"), str(path)
+    text, where = read_shipped_or_file(path, "wstag.scapes", "wordings.yaml", "wordings file")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
 from wstag.errors import ConfigError
+from wstag.files import read_shipped_or_file
 from wstag.scapes.classtable import ClassTable, SoundClass
 from wstag.text.phrases import extract_phrases
 from wstag.text.tokenize import tokenize
@@ -200,13 +200,7 @@ def parse_frequencies(data: Any, table: ClassTable, where: str) -> AudioCapsFreq
 
 def load_frequencies(table: ClassTable, path: str | Path | None = None) -> AudioCapsFrequencies:
     """The shipped ``audiocaps_frequencies.json`` (or ``path``), checked against ``table``."""
-    if path is None:
-        text, where = resources.files("wstag.scapes").joinpath(DATA_FILE).read_text(), f"wstag/scapes/{DATA_FILE}"
-    else:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: frequencies file not found")
-        text, where = path.read_text(encoding="utf-8"), str(path)
+    text, where = read_shipped_or_file(path, "wstag.scapes", DATA_FILE, "frequencies file")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
