@@ -269,6 +269,27 @@ def per_class(
     typer.echo(text)
 
 
+@app.command("phrase-frequency")
+@handle_errors
+def phrase_frequency(
+    model_dirs: List[Path] = typer.Argument(..., help="Model folders; each is compared with the first."),
+    data: Path = typer.Option(..., help="Corpus folder (training captions and test strong labels)."),
+    out: Path = typer.Option(..., help="File stem: STEM.json and STEM.md."),
+    reference: Optional[Path] = typer.Option(None, help="AudioGrounding v1 folder (train.json, val.json) "
+                                                        "whose phrase repetition to show beside the corpus's."),
+) -> None:
+    """How often each phrase repeats in training, and grounding per training frequency of the test phrase."""
+    from wstag.experiments.phrase_frequency import format_phrase_frequency, phrase_frequency_study
+
+    study = phrase_frequency_study(model_dirs, data, reference, progress=progress)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_json(out.with_suffix(".json"), study)
+    text = format_phrase_frequency(study)
+    with atomic_open(out.with_suffix(".md")) as fh:
+        fh.write(text)
+    typer.echo(text)
+
+
 @app.command("learning-overfit")
 @handle_errors
 def learning_overfit(
