@@ -32,8 +32,11 @@ sys.path.insert(0, str(ROOT))  # tests.serve.browser: the same headless Chromium
 from tests.serve import browser  # noqa: E402
 from wstag.inference.grounder import Grounder  # noqa: E402
 from wstag.serve import create_app  # noqa: E402
+from wstag.serve.guards import ORIGIN_HEADER  # noqa: E402
 
 CORPUS = ROOT / "runs/demo/corpus"
+#: what the page's own fetch calls send (wstag/serve/guards.py refuses /api requests without it)
+API_HEADERS = {ORIGIN_HEADER: "1"}
 OTHER_PHRASES = ["a dog barks", "rain falls", "a man speaks"]
 
 
@@ -60,7 +63,7 @@ def timed(fn) -> tuple[float, object]:
 
 def bench_api(base: str, clips: list[dict]) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {"first": [], "spectrogram": [], "repeated": [], "other phrases": []}
-    with httpx.Client(base_url=base, timeout=120) as http:
+    with httpx.Client(base_url=base, headers=API_HEADERS, timeout=120) as http:
         for clip in clips:
             query = {"recording": clip["id"], "phrases": clip["phrases"][:3]}
             seconds, r = timed(lambda: http.post("/api/ground", json=query))
@@ -138,7 +141,10 @@ def main() -> None:
           f"torch threads {__import__('torch').get_num_threads()}, device {grounder.device}")
     server, base = start_server(create_app(grounder, corpus=args.corpus))
     try:
-        listed = httpx.get(f"{base}/api/clips", params={"split": "test"}, timeout=60).json()["clips"]
+        answer = httpx.get(f"{base}/api/clips", params={"split": "test"}, headers=API_HEADERS, timeout=60)
+        if answer.status_code != 200:
+            raise SystemExit(f"GET /api/clips: HTTP {answer.status_code}: {answer.text[:300]}")
+        listed = answer.json()["clips"]
         usable = [c for c in listed if len(c["phrases"]) >= 3 and (c["duration"] or 10.0) == 10.0]
         api_clips, page_clips = usable[: args.clips], usable[args.clips: 2 * args.clips]
         if len(page_clips) < args.clips:
