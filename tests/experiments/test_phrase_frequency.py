@@ -73,3 +73,15 @@ def test_the_table_names_bins_and_differences():
     assert "| corpus | 4 | 2 | 2.0 | 50 % | 2.50 | 50 % |" in text
     assert "| m | 0.600 / 1.000 | - | - | - |" in text and "unseen (1)" in text
     assert "0.100 ± 0.250 (n 3)" in text
+
+
+def test_the_command_refuses_a_folder_without_labels_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from wstag.cli.main import app
+
+    res = CliRunner().invoke(app, ["experiments", "phrase-frequency", str(tmp_path / "model"), "--data",
+                                   str(tmp_path), "--out", str(tmp_path / "pf")])
+    assert res.exit_code == 2, res.output
+    assert "weak.json" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "pf.json").exists()
