@@ -462,7 +462,9 @@ GROUPS = {
                     note="CRNN-QGCA: the CRNN audio encoder with the query-graph text encoder, frame-wise "
                          "cross-modal attention and cross-gating (`docs/qgca.md`), trained as the paper does "
                          "in its own framework: phrase-level WSTAG with clustering-based sampling, and SSTAG. "
-                         "The CRNN-w2vmean rows are Table II's (the same runs)."),
+                         "The CRNN-w2vmean rows are Table II's (the same runs). Why the verdicts differ from "
+                         "the paper's, measured: `table2/qgca-diagnosis.md` (frame diagnosis of both models, "
+                         "and how often the benchmark's phrases repeat against AudioGrounding's)."),
     "fig4": Group("fig4", "Fig. 4: phrases per sound class", (), lambda results: [], corpus_figure="fig4",
                   note="The training split's phrase occurrences per sound class (the corpus knows each "
                        "phrase's class)."),
