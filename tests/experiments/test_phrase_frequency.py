@@ -1,7 +1,6 @@
 """Phrase repetition and the per-frequency study (Table V's diagnosis): pieces checked by hand."""
 
 import math
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +10,6 @@ from wstag.experiments.phrase_frequency import (
 )
 from wstag.records import Clip, Phrase, Segment
 from wstag.text.tokenize import tokenize
-
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "audiogrounding-v1"
 
 
 def clip(name: str, *phrases: str, strong: bool = False) -> Clip:
@@ -54,12 +51,11 @@ def test_paired_difference_by_hand():
     assert math.isnan(paired_difference([0.5], [0.6])["half_width"])
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="the shared AudioGrounding v1 labels are not here")
-def test_audiogrounding_v1_phrases_repeat_little():
+def test_audiogrounding_v1_phrases_repeat_little(audiogrounding_v1_dir):
     """The real labels: most distinct training phrases are used once (what QGCA must learn from)."""
     from wstag.data.audiogrounding import read_v1
 
-    r = repetition(read_v1(SHARED / "train.json"), read_v1(SHARED / "val.json"))
+    r = repetition(read_v1(audiogrounding_v1_dir / "train.json"), read_v1(audiogrounding_v1_dir / "val.json"))
     assert r["singleton_share"] > 0.6 and r["occurrences_per_distinct"] < 4 and r["test_unseen_share"] > 0.2
 
 
