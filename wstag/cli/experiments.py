@@ -16,6 +16,15 @@ app = typer.Typer(help="Reproduce the paper's tables: resumable runs, one JSON p
                   no_args_is_help=True)
 
 
+def _write_study(json_path: Path, md_path: Path, study: object, text: str) -> None:
+    """A study's figures as JSON and its tables as markdown (written atomically), the tables echoed."""
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(json_path, study)
+    with atomic_open(md_path) as fh:
+        fh.write(text)
+    typer.echo(text)
+
+
 def _groups_in(out: Path, adding: list[str] = ()) -> list[str]:
     """The groups run into OUT (its report's sections), in the paper's order; `adding` joins them on disk."""
     groups_file = out / "groups.json"
@@ -182,19 +191,13 @@ def frame_diagnosis(
     split: str = typer.Option("test", help="Corpus split to score."),
 ) -> None:
     """Why a model scores its PSDS: localisation within a clip vs calibration across queries, close vs far wrong queries."""
-    from wstag.files import atomic_open
     from wstag.experiments.frame_diagnosis import format_frame_diagnosis
     from wstag.experiments.frame_diagnosis import frame_diagnosis as diagnose
 
     result = diagnose(model_dirs, data, split, progress=progress, log=log)
     stem = out.with_suffix("") if out.suffix in (".json", ".md") else out
-    stem.parent.mkdir(parents=True, exist_ok=True)
     json_path, md_path = Path(f"{stem}.json"), Path(f"{stem}.md")
-    write_json(json_path, result)
-    text = format_frame_diagnosis(result)
-    with atomic_open(md_path) as fh:
-        fh.write(text)
-    typer.echo(text)
+    _write_study(json_path, md_path, result, format_frame_diagnosis(result))
     log(f"wrote {json_path} and {md_path}")
 
 
@@ -261,12 +264,7 @@ def per_class(
     from wstag.experiments.per_class import format_study, per_class_study
 
     study = per_class_study(model_dirs, data, progress=progress)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_json(out.with_suffix(".json"), study)
-    text = format_study(study)
-    with atomic_open(out.with_suffix(".md")) as fh:
-        fh.write(text)
-    typer.echo(text)
+    _write_study(out.with_suffix(".json"), out.with_suffix(".md"), study, format_study(study))
 
 
 @app.command("phrase-frequency")
@@ -282,12 +280,7 @@ def phrase_frequency(
     from wstag.experiments.phrase_frequency import format_phrase_frequency, phrase_frequency_study
 
     study = phrase_frequency_study(model_dirs, data, reference, progress=progress)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_json(out.with_suffix(".json"), study)
-    text = format_phrase_frequency(study)
-    with atomic_open(out.with_suffix(".md")) as fh:
-        fh.write(text)
-    typer.echo(text)
+    _write_study(out.with_suffix(".json"), out.with_suffix(".md"), study, format_phrase_frequency(study))
 
 
 @app.command("learning-overfit")

@@ -28,7 +28,7 @@ from wstag.data.audiogrounding import read_v1, read_v2, read_weak_v2
 from wstag.data.corpus import Corpus
 from wstag.errors import ConfigError
 from wstag.evaluation.pairs import evaluation_pairs
-from wstag.experiments.per_class import pair_table, summarise
+from wstag.experiments.per_class import _f, pair_table, summarise
 from wstag.records import Clip
 from wstag.text.tokenize import tokenize
 
@@ -104,21 +104,19 @@ def phrase_frequency_study(model_dirs: Sequence[Path], data_dir: Path, reference
         rows_by_model[Path(d).name] = rows
     out["models"] = {name: summarise(rows, lambda r: frequency_bin(r["train_count"]))
                      for name, rows in rows_by_model.items()}
-    names = list(rows_by_model)
+    first, *others = rows_by_model
+    base = {r["pair"]: r["within_auc"] for r in rows_by_model[first]}
+
+    def against_first(rows: Sequence[dict]) -> dict[str, float]:
+        return paired_difference([base[r["pair"]] for r in rows], [r["within_auc"] for r in rows])
+
     out["paired_within_auc"] = {}
-    for name in names[1:]:
-        base = {r["pair"]: r for r in rows_by_model[names[0]]}
-        per_bin = {}
-        for label, *_ in (*FREQUENCY_BINS, ("all", 0, math.inf)):
-            rows = [r for r in rows_by_model[name] if label == "all" or frequency_bin(r["train_count"]) == label]
-            per_bin[label] = paired_difference([base[r["pair"]]["within_auc"] for r in rows],
-                                               [r["within_auc"] for r in rows])
-        out["paired_within_auc"][f"{name} - {names[0]}"] = per_bin
+    for name in others:
+        rows = rows_by_model[name]
+        per_bin = {label: against_first([r for r in rows if frequency_bin(r["train_count"]) == label])
+                   for label, *_ in FREQUENCY_BINS}
+        out["paired_within_auc"][f"{name} - {first}"] = {**per_bin, "all": against_first(rows)}
     return out
-
-
-def _f(x: float, digits: int = 3) -> str:
-    return "-" if x is None or math.isnan(x) else f"{x:.{digits}f}"
 
 
 def format_phrase_frequency(study: Mapping[str, Any]) -> str:
