@@ -178,3 +178,85 @@ def test_a_card_with_wording_figures_renders_them_in_one_line(tmp_path, corpus, 
     # a figure the evaluation could not give (no pair answered) reads "-"
     card["evaluation"]["metrics"] |= {"psds_whole_unseen_wording": None, "unseen_to_seen_percent": None}
     assert "PSDS whole - against 31.8 with the seen wording (- %)" in ship.render_card_md(card)
+
+
+# --- what a model can hear: the training corpus's sounds on the card ---------------------------
+
+def labelled_corpus(folder: Path, content_hash: str, preset: str = "small") -> Path:
+    """A corpus folder with corpus.json and train labels: 3 clips naming dog_bark twice and rain once."""
+    (folder / "train").mkdir(parents=True)
+    (folder / "corpus.json").write_text(json.dumps({"preset": preset, "seed": 0, "content_hash": content_hash}))
+    clips = [
+        {"audio_id": "a", "phrases": [{"phrase": "A dog  barks"}, {"phrase": "rain falls"}],
+         "phrase_classes": ["dog_bark", "rain"]},
+        {"audio_id": "b", "phrases": [{"phrase": "a dog barks"}, {"phrase": "dogs bark"}, {"phrase": "the distance"}],
+         "phrase_classes": ["dog_bark", "dog_bark", None]},
+        {"audio_id": "c", "phrases": [], "phrase_classes": []},
+    ]
+    (folder / "train" / "labels.json").write_text(json.dumps(clips))
+    return folder
+
+
+def trained_on(model_dir: Path, content_hash: str) -> Path:
+    path = model_dir / "config.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) | {"corpus_hash": content_hash}))
+    return model_dir
+
+
+def test_training_sounds_count_clips_and_wordings_with_their_audioset_place(tmp_path):
+    from wstag.experiments.model_sounds import shown_wordings, sounds_under, training_sounds
+
+    sounds = training_sounds(labelled_corpus(tmp_path / "c", "abc"), "small")
+    # dog_bark: named in 2 clips (twice in clip b: one clip), 3 phrases; wordings lower-cased, spaces folded
+    assert [(s["name"], s["training_clips"]) for s in sounds] == [("dog_bark", 2), ("rain", 1)]
+    assert sounds[0]["wordings"] == [["a dog barks", 2], ["dogs bark", 1]]
+    assert sounds[0]["audioset_id"] == "/m/05tny_"
+    assert sounds[0]["audioset_path"] == "Bark < Dog < Domestic animals, pets < Animal"
+    assert shown_wordings(sounds[0], 1) == '"a dog barks" (2), and 1 more'
+    assert [s["name"] for s in sounds_under(sounds, "Animal")] == ["dog_bark"]
+    assert [s["name"] for s in sounds_under(sounds, "natural sounds")] == ["rain"]
+    assert training_sounds(tmp_path / "c", None)[0]["audioset_path"] is None  # no preset: no class table
+    bad = tmp_path / "bad" / "train"
+    bad.mkdir(parents=True)
+    (bad / "labels.json").write_text(json.dumps([{"audio_id": "x", "phrases": [{"phrase": "a dog"}]}]))
+    with pytest.raises(ConfigError, match=r"labels\.json: clip 'x' has no phrase_classes"):
+        training_sounds(tmp_path / "bad", "small")
+
+
+def test_a_model_measured_on_two_corpora_gets_both_columns_and_its_sounds(tmp_path, corpus, measured):
+    world = labelled_corpus(tmp_path / "world", "cafebabe", preset="world")
+    model = trained_on(make_model_dir(tmp_path / "m", captions=["a dog barks"]), "cafebabe")
+    card = ship.ship_model(model, world, name="mine", into=tmp_path / "p", also=[corpus]).card
+    assert [c[1] for c in measured] == [world, corpus]
+    assert [e["corpus_hash"] for e in ship.evaluations(card)] == ["cafebabe", "feedbeef"]
+    assert card["training"]["corpus_preset"] == "world"
+    assert [s["name"] for s in card["sounds"]] == ["dog_bark", "rain"]
+    md = ship.render_card_md(card)
+    assert "| test figure (%) | world `cafebabe` | small `feedbeef` |\n|---|---|---|\n" in md
+    assert "| PSDS whole | 10.0 | 10.0 |" in md
+    assert md.count("- reproduce: `wstag data build --preset") == 2
+    assert "## What it can hear (2 sound classes)" in md
+    assert "| dog_bark | Bark < Dog < Domestic animals, pets < Animal | 2 | \"a dog barks\" (2), \"dogs bark\" (1) |" in md
+    assert "<summary>The 2 sound classes it can hear</summary>" in ship.render_readme_block(card)
+    # measured only on a corpus it was not trained on: no sounds to list
+    assert ship.ship_model(model, corpus, name="mine", into=tmp_path / "p").card["sounds"] is None
+
+
+def test_the_sounds_command_lists_a_shipped_models_sounds(tmp_path, corpus, measured, monkeypatch):
+    import wstag.shipped
+
+    world = labelled_corpus(tmp_path / "world", "cafebabe", preset="world")
+    into = tmp_path / "p"
+    ship.ship_model(trained_on(make_model_dir(tmp_path / "m"), "cafebabe"), world, name="mine", into=into)
+    ship.ship_model(make_model_dir(tmp_path / "old"), corpus, name="old", into=into)
+    monkeypatch.setattr(wstag.shipped, "PRETRAINED_DIR", into)
+    res = runner.invoke(app, ["model", "sounds", "mine", "--under", "Animal"])
+    assert res.exit_code == 0, res.output
+    assert res.output.splitlines()[:2] == [
+        f"{'dog_bark':22s}     2 clips  Bark < Dog < Domestic animals, pets < Animal",
+        f"{'':22s} \"a dog barks\" (2), \"dogs bark\" (1)"]
+    assert "Rain <" not in res.output and "1 of 2 sound classes (training corpus cafebabe, under Animal)" in res.output
+    res = runner.invoke(app, ["model", "sounds", "old"])
+    assert res.exit_code == 2 and "does not list its sounds" in res.output and "Traceback" not in res.output
+    res = runner.invoke(app, ["model", "sounds", "nothing"])
+    assert res.exit_code == 2 and "no shipped model 'nothing'; shipped: mine, old" in res.output

@@ -95,7 +95,10 @@ def ground(
                                                     "phrase's frame curve)."),
     plot: Optional[Path] = typer.Option(None, help="Write a PNG with the spectrogram and each phrase's curve."),
 ) -> None:
-    """Print onset/offset of each phrase as TSV, an Audacity label track or JSON."""
+    """Print onset/offset of each phrase as TSV, an Audacity label track or JSON.
+
+    A model hears only the sounds its training captions named: `wstag model sounds NAME` lists a shipped model's, with the wordings it was trained on (`--under Animal` for a family).
+    """
     import warnings
 
     from wstag.errors import AudioError

@@ -21,10 +21,11 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from wstag.data.corpus import CORPUS_INFO, Corpus
 from wstag.errors import ConfigError, ModelFolderError
+from wstag.experiments.model_sounds import render_sounds_table, training_sounds
 from wstag.files import atomic_open, swap_folder
 from wstag.inference.evaluate import METRIC_KEYS, evaluate_model
 from wstag.inference.wording_metrics import WORDING_KEYS
@@ -105,15 +106,44 @@ def measures_wordings(config: dict[str, Any]) -> bool:
     return text_encoder_kind(config) != "word"
 
 
-def build_card(name: str, model_dir: Path, data_dir: Path, split: str, metrics: dict[str, Any]) -> dict[str, Any]:
-    """Everything the card says, from the model folder, the corpus and the figures just measured."""
-    config = json.loads((model_dir / CONFIG).read_text(encoding="utf-8"))
-    experiment = config.get("experiment") or {}
-    training = experiment.get("training") or {}
+def evaluation_section(name: str, data_dir: Path, split: str, metrics: dict[str, Any]) -> dict[str, Any]:
+    """What the card says about one evaluation: the corpus (and how to rebuild it), the command, the figures."""
     corpus = corpus_info(data_dir)
     build = (f"wstag data build --preset {corpus['preset']} --out DIR --seed {corpus['seed']}"
              if "preset" in corpus and "seed" in corpus else None)
     wordings = "psds_whole_unseen_wording" in metrics  # evaluated with --wordings
+    section = {
+        "corpus_hash": corpus["content_hash"],
+        "corpus_preset": corpus.get("preset"),
+        "corpus_seed": corpus.get("seed"),
+        "corpus_sizes": corpus.get("sizes"),
+        "build_corpus": build,
+        "split": split,
+        "command": f"wstag evaluate {name} --data DIR --split {split}" + (" --wordings" if wordings else ""),
+        "code_commit": code_commit(),
+        "metrics": {k: metrics[k] for k in (*METRIC_KEYS, *(WORDING_KEYS if wordings else ())) if k in metrics},
+        "n_pairs_whole": metrics.get("n_pairs_whole"),
+        "n_pairs_short": metrics.get("n_pairs_short"),
+        "th_auc_convention": metrics.get("th_auc_convention"),
+    }
+    if wordings:  # beside n_pairs_whole: the pairs asked with an unseen wording, and how many were refused
+        section.update({k: metrics.get(k) for k in WORDING_COUNTS})
+    return section
+
+
+def build_card(name: str, model_dir: Path, data_dir: Path, split: str, metrics: dict[str, Any],
+               also: Sequence[tuple[Path, dict[str, Any]]] = ()) -> dict[str, Any]:
+    """Everything the card says, from the model folder, the corpora and the figures just measured.
+
+    ``also`` holds the further corpora the model was measured on (each with its figures), beside
+    the main one: a model trained on the `world` preset is measured on `small` too. When one of
+    the corpora is the model's training corpus, the card lists the sounds its captions named.
+    """
+    config = json.loads((model_dir / CONFIG).read_text(encoding="utf-8"))
+    experiment = config.get("experiment") or {}
+    training = experiment.get("training") or {}
+    evaluations = [(Path(data_dir), metrics), *((Path(d), m) for d, m in also)]
+    trained_on = next((d for d, _ in evaluations if corpus_info(d)["content_hash"] == config.get("corpus_hash")), None)
     card = {
         "format": CARD_FORMAT,
         "version": CARD_VERSION,
@@ -130,21 +160,10 @@ def build_card(name: str, model_dir: Path, data_dir: Path, split: str, metrics: 
             "train_seconds": config.get("train_seconds"),
             "code_commit": config.get("code_commit"),  # None: the folder predates recording it
             "corpus_hash": config.get("corpus_hash"),
+            "corpus_preset": corpus_info(trained_on).get("preset") if trained_on else None,
         },
-        "evaluation": {
-            "corpus_hash": corpus["content_hash"],
-            "corpus_preset": corpus.get("preset"),
-            "corpus_seed": corpus.get("seed"),
-            "corpus_sizes": corpus.get("sizes"),
-            "build_corpus": build,
-            "split": split,
-            "command": f"wstag evaluate {name} --data DIR --split {split}" + (" --wordings" if wordings else ""),
-            "code_commit": code_commit(),
-            "metrics": {k: metrics[k] for k in (*METRIC_KEYS, *(WORDING_KEYS if wordings else ())) if k in metrics},
-            "n_pairs_whole": metrics.get("n_pairs_whole"),
-            "n_pairs_short": metrics.get("n_pairs_short"),
-            "th_auc_convention": metrics.get("th_auc_convention"),
-        },
+        "evaluation": evaluation_section(name, Path(data_dir), split, metrics),
+        "also_evaluated": [evaluation_section(name, d, split, m) for d, m in evaluations[1:]],
         "model": {
             "parameters": count_parameters(model_dir / WEIGHTS),
             "bytes": sum((model_dir / f).stat().st_size for f in MODEL_FILES),
@@ -155,30 +174,48 @@ def build_card(name: str, model_dir: Path, data_dir: Path, split: str, metrics: 
         # None: an open-vocabulary text encoder reads any words
         "known_words": (known_words(Vocabulary.load(model_dir / VOCAB))
                         if text_encoder_kind(config) == "word" else None),
+        # None: none of the corpora it was measured on is its training corpus
+        "sounds": (training_sounds(trained_on, corpus_info(trained_on).get("preset"))
+                   if trained_on is not None else None),
     }
-    if wordings:  # beside n_pairs_whole: the pairs asked with an unseen wording, and how many were refused
-        card["evaluation"].update({k: metrics.get(k) for k in WORDING_COUNTS})
     return card
 
 
+def evaluations(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """The card's evaluations, the main one first (a card written before ``also_evaluated`` has one)."""
+    return [card["evaluation"], *card.get("also_evaluated", [])]
+
+
+def _corpus_label(e: dict[str, Any]) -> str:
+    return f"{e['corpus_preset'] or 'corpus'} `{e['corpus_hash']}`"
+
+
 def _figures_table(card: dict[str, Any]) -> str:
-    metrics = card["evaluation"]["metrics"]
-    rows = "\n".join(f"| {METRIC_LABELS[k]} | {metrics[k]:.1f} |" for k in METRIC_KEYS)
-    return f"| test figure (%) | value |\n|---|---|\n{rows}\n" + _wordings_line(card)
+    """The test figures: one column per corpus the model was measured on, the main one first."""
+    evals = evaluations(card)
+    if len(evals) == 1:
+        head = "| test figure (%) | value |\n|---|---|\n"
+    else:
+        head = ("| test figure (%) | " + " | ".join(_corpus_label(e) for e in evals) + " |\n|---|"
+                + "---|" * len(evals) + "\n")
+    rows = "\n".join(f"| {METRIC_LABELS[k]} | " + " | ".join(_fig(e["metrics"].get(k)) for e in evals) + " |"
+                     for k in METRIC_KEYS)
+    lines = "".join(_wordings_line(e, _corpus_label(e) if len(evals) > 1 else None) for e in evals)
+    return f"{head}{rows}\n" + lines
 
 
 def _fig(value: Any) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def _wordings_line(card: dict[str, Any]) -> str:
-    """One line under the figures for a card measured with unseen wordings; nothing otherwise."""
-    e = card["evaluation"]
+def _wordings_line(e: dict[str, Any], corpus: str | None = None) -> str:
+    """One line under the figures for an evaluation with unseen wordings; nothing otherwise."""
     m = e["metrics"]
     if "psds_whole_unseen_wording" not in m:
         return ""
     return (
-        "\nUnseen wordings (`--wordings`: each test pair asked again with a held-out wording of its class, "
+        "\nUnseen wordings" + (f" on {corpus}" if corpus else "")
+        + " (`--wordings`: each test pair asked again with a held-out wording of its class, "
         'whose words no training caption uses, e.g. "a canine yelps" for "a dog barks"): PSDS whole '
         f"{_fig(m['psds_whole_unseen_wording'])} against {_fig(m.get('psds_whole_seen_wording'))} with the "
         f"seen wording ({_fig(m.get('unseen_to_seen_percent'))} %), specificity "
@@ -188,19 +225,22 @@ def _wordings_line(card: dict[str, Any]) -> str:
 
 
 def _provenance_lines(card: dict[str, Any]) -> str:
-    t, e = card["training"], card["evaluation"]
+    t = card["training"]
+    preset = f" (preset `{t['corpus_preset']}`)" if t.get("corpus_preset") else ""
     lines = [
         f"- experiment `{t['experiment']}` (model preset `{t['model_preset']}`, config hash `{t['config_hash']}`), "
         f"seed {t['seed']}, {t['epochs']} epochs (kept by {t['monitor']} {_num(t['best_score'])})",
-        f"- trained on corpus `{t['corpus_hash']}` with code "
+        f"- trained on corpus `{t['corpus_hash']}`{preset} with code "
         + (f"`{t['code_commit']}`" if t["code_commit"] else "(commit not recorded in the model folder)"),
-        f"- evaluated on the {e['split']} split of corpus `{e['corpus_hash']}` "
-        f"({e['n_pairs_whole']} pairs whole, {e['n_pairs_short']} short) with code `{e['code_commit']}`",
-        f"- {card['model']['parameters']:,} parameters, {card['model']['bytes'] / 2**20:.1f} MiB",
     ]
-    if e["build_corpus"]:
-        lines.append(f"- reproduce: `{e['build_corpus']}` (content hash `{e['corpus_hash']}`), "
-                     f"then `{e['command']}`")
+    for e in evaluations(card):
+        lines.append(f"- evaluated on the {e['split']} split of corpus `{e['corpus_hash']}` "
+                     f"({e['n_pairs_whole']} pairs whole, {e['n_pairs_short']} short) with code `{e['code_commit']}`")
+    lines.append(f"- {card['model']['parameters']:,} parameters, {card['model']['bytes'] / 2**20:.1f} MiB")
+    for e in evaluations(card):
+        if e["build_corpus"]:
+            lines.append(f"- reproduce: `{e['build_corpus']}` (content hash `{e['corpus_hash']}`), "
+                         f"then `{e['command']}`")
     return "\n".join(lines) + "\n"
 
 
@@ -213,10 +253,19 @@ def _open_vocabulary_line(card: dict[str, Any]) -> str:
             "not only those of the training captions.\n")
 
 
+def _sounds_intro(card: dict[str, Any]) -> str:
+    sounds = card.get("sounds")
+    if not sounds:
+        return ""
+    return (f"The {len(sounds)} sound classes its training captions named (corpus "
+            f"`{card['training']['corpus_hash']}`), most named first: it has heard nothing else. "
+            f"`wstag model sounds {card['name']}` lists them, `--under Animal` those under an AudioSet label.\n\n")
+
+
 def render_card_md(card: dict[str, Any]) -> str:
-    """MODEL_CARD.md: what the model is, how it was measured, what it knows."""
+    """MODEL_CARD.md: what the model is, how it was measured, what it can hear, what it knows."""
     words = card["known_words"]
-    head = (
+    text = (
         f"# Shipped model `{card['name']}`\n\n"
         f"Load it by name: `{card['load']['python']}` or `{card['load']['cli']}`.\n"
         f"Written by `wstag model ship` on {card['shipped_on']} from `{card['shipped_from']}`; "
@@ -224,9 +273,12 @@ def render_card_md(card: dict[str, Any]) -> str:
         f"{_provenance_lines(card)}\n"
         f"{_figures_table(card)}\n"
     )
+    if card.get("sounds"):
+        text += (f"## What it can hear ({len(card['sounds'])} sound classes)\n\n{_sounds_intro(card)}"
+                 f"{render_sounds_table(card['sounds'])}\n")
     if words is None:
-        return head + _open_vocabulary_line(card)
-    return head + (
+        return text + _open_vocabulary_line(card)
+    return text + (
         f"## Words it knows ({len(words)})\n\n"
         "Its text encoder embeds these words (from the training captions); a phrase keeps its known words "
         "and a phrase with none is refused.\n\n"
@@ -239,13 +291,15 @@ def readme_markers(name: str) -> tuple[str, str]:
 
 
 def render_readme_block(card: dict[str, Any]) -> str:
-    """The README's copy of the card: provenance, figures and the known words (folded)."""
+    """The README's copy of the card: provenance, figures, the sounds and the known words (folded)."""
     words = card["known_words"]
+    text = f"{_provenance_lines(card)}\n{_figures_table(card)}\n"
+    if card.get("sounds"):
+        text += (f"<details><summary>The {len(card['sounds'])} sound classes it can hear</summary>\n\n"
+                 f"{_sounds_intro(card)}{render_sounds_table(card['sounds'])}\n</details>\n\n")
     if words is None:
-        return f"{_provenance_lines(card)}\n{_figures_table(card)}\n{_open_vocabulary_line(card)}"
-    return (
-        f"{_provenance_lines(card)}\n"
-        f"{_figures_table(card)}\n"
+        return text + _open_vocabulary_line(card)
+    return text + (
         f"<details><summary>The {len(words)} words it knows</summary>\n\n"
         f"{', '.join(words)}\n\n"
         "</details>\n"
@@ -274,19 +328,22 @@ def _swap_in(staged: Path, target: Path) -> None:
 def ship_model(
     model_dir: str | os.PathLike, data_dir: str | os.PathLike, name: str = "default", split: str = "test",
     into: str | os.PathLike = PRETRAINED_DIR, readme: str | os.PathLike | None = None,
-    progress: Callable | None = None,
+    progress: Callable | None = None, also: Sequence[str | os.PathLike] = (),
 ) -> ShipResult:
-    """Evaluate ``model_dir`` on ``data_dir``'s ``split``, then ship it as ``into/name`` with its card."""
+    """Evaluate ``model_dir`` on ``data_dir``'s ``split`` (and on each corpus of ``also``), then ship
+    it as ``into/name`` with its card."""
     check_name(name)
     model_dir, data_dir, into = resolve_model(model_dir), Path(data_dir), Path(into)
     missing = [f for f in MODEL_FILES if not (model_dir / f).is_file()]
     if missing:
         raise ModelFolderError(f"model folder {model_dir} lacks {', '.join(missing)}")
-    corpus_info(data_dir)  # before the minutes of evaluation: no hash, no card
+    others = [Path(d) for d in also]
+    for folder in (data_dir, *others):
+        corpus_info(folder)  # before the minutes of evaluation: no hash, no card
     config = json.loads((model_dir / CONFIG).read_text(encoding="utf-8"))
-    metrics = evaluate_model(model_dir, data_dir, split, progress=progress, write_json=False,
-                             wordings=measures_wordings(config))
-    card = build_card(name, model_dir, data_dir, split, metrics)
+    measured = [(folder, evaluate_model(model_dir, folder, split, progress=progress, write_json=False,
+                                        wordings=measures_wordings(config))) for folder in (data_dir, *others)]
+    card = build_card(name, model_dir, data_dir, split, measured[0][1], also=measured[1:])
     into.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=f".{name}.partial-", dir=into))
     try:
