@@ -226,3 +226,37 @@ def test_sampling_study_pairs_each_factor_with_its_reference_row():
     assert "similarity (SBERT) instead of random sampling: PSDS whole +0.5, short -1.5, specificity +0.0 " \
            "(paired over 2 seeds)" in lines
     assert "random sampling: n 8 instead of 32: not measured yet" in lines
+
+
+def test_report_beside_another_corpus_judges_its_rows_on_their_own(tmp_path):
+    """`wstag experiments report --beside world=FOLDER`: the other corpus's Table II after this one's,
+    linked into its own folder, its claims in the summary under its label, judged on its rows only."""
+    from typer.testing import CliRunner
+
+    from wstag.cli.main import app
+
+    small, world = tmp_path / "reports" / "small", tmp_path / "reports" / "world"
+    for seed, (rand, sim) in enumerate([(30.0, 36.0), (32.0, 34.0)]):
+        _write(small, "phrase_random", seed, psds_whole=rand, psds_short=rand)
+        _write(small, "phrase_similarity", seed, psds_whole=sim, psds_short=sim)
+    _write(world, "phrase_random", 0, psds_whole=20.0, psds_short=20.0)
+    _write(world, "phrase_similarity", 0, psds_whole=27.0, psds_short=27.0)
+    (world / "sampling-diagnosis.md").write_text("x")
+    for folder in (small, world):
+        (folder / "groups.json").write_text(json.dumps(["table2"]))
+    runner = CliRunner()
+    res = runner.invoke(app, ["experiments", "report", "--out", str(small), "--report", str(tmp_path / "reports" /
+                              "REPORT.md"), "--beside", f"world={world}"])
+    assert res.exit_code == 0, res.output
+    text = (tmp_path / "reports" / "REPORT.md").read_text()
+    assert text.index("## Table II: WSTAG approaches against SSTAG\n") < text.index(
+        "## Table II: WSTAG approaches against SSTAG (on world)\n")
+    world_part = text[text.index("(on world)"):]
+    assert "| Phrase-level WSTAG | Random Sampling | 1 | 20.0 / 43.7 |" in world_part
+    assert "(`world/sampling-diagnosis.md`;" in world_part  # linked into the world folder
+    # one seed each and no world row with two: no interval, whatever small's spread
+    assert ("| world: Table II | Advanced sampling beats random (psds_whole) | inconclusive | "
+            "phrase_similarity - phrase_random: +7.0, no interval (1 seed) |") in text
+    assert "| Table II | Advanced sampling beats random (psds_whole) | holds |" in text
+    res = runner.invoke(app, ["experiments", "report", "--out", str(small), "--beside", str(world)])
+    assert res.exit_code == 2 and "expected LABEL=FOLDER" in res.output

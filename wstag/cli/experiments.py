@@ -105,18 +105,30 @@ def report_only(
     report: Optional[Path] = typer.Option(None, help="Where to write it (default: OUT/REPORT.md)."),
     data: Optional[Path] = typer.Option(None, help="The corpus, to draw the figures of trained models "
                                                    "(Fig. 14) from the model folders their rows name."),
+    beside: List[str] = typer.Option([], help="LABEL=FOLDER: the groups run on another corpus into FOLDER, "
+                                              "reported after OUT's, e.g. world=reports/table2-world (repeatable)."),
 ) -> None:
     """Rewrite the report from the finished rows, training nothing (e.g. after copying rows in)."""
     from wstag.errors import ConfigError
     from wstag.experiments.report import draw_model_figure, write_report
 
-    if not (out / "rows").is_dir() or not (out / "groups.json").is_file():
-        raise ConfigError(f"{out}: no rows/ and groups.json here; run `wstag experiments GROUP --out {out}` first")
-    ran = [GROUPS[g] for g in _groups_in(out)]
+    def groups_of(folder: Path) -> list:
+        if not (folder / "rows").is_dir() or not (folder / "groups.json").is_file():
+            raise ConfigError(f"{folder}: no rows/ and groups.json here; run `wstag experiments GROUP --out "
+                              f"{folder}` first")
+        return [GROUPS[g] for g in _groups_in(folder)]
+
+    others = []
+    for item in beside:
+        label, sep, folder = item.partition("=")
+        if not sep or not label.strip() or not folder.strip():
+            raise typer.BadParameter(f"--beside {item!r}: expected LABEL=FOLDER, e.g. world=reports/table2-world")
+        others.append((label.strip(), groups_of(Path(folder.strip())), Path(folder.strip())))
+    ran = groups_of(out)
     if data is not None:
         for group in ran:
             draw_model_figure(group, data, out)
-    path = write_report(ran, out, path=report)
+    path = write_report(ran, out, path=report, beside=others)
     typer.echo(f"report: {path}")
 
 

@@ -471,13 +471,35 @@ def relink(text: str, out: Path, report_dir: Path) -> str:
                   if inside(m[1]) else m[0], text)
 
 
+def beside_sections(beside: Sequence[tuple[str, Sequence, Path]], report_dir: Path) -> tuple[list[str], list[str]]:
+    """The sections and summary lines of the same groups run on another corpus (``(label, groups,
+    folder)``: e.g. Table II on the `world` preset), each judged on its own rows only."""
+    sections, summary = [], []
+    for label, groups, folder in beside:
+        folder = Path(folder)
+        rows_dir = folder / "rows"
+        if not rows_dir.is_dir():
+            continue
+        seeds = sorted({int(p.stem.rsplit("-seed", 1)[1]) for p in rows_dir.glob("*-seed*.json")})
+        results = GroupRun(folder, folder).results([r for g in groups for r in g.rows], seeds)
+        shown = [g for g in groups if any(results.get(r.key) for r in g.rows)]
+        for group in shown:
+            text = group_section(group, results, folder).replace(f"## {group.title}", f"## {group.title} (on {label})", 1)
+            sections.append(relink(text, folder, report_dir))
+        lines = relink(summary_table(shown, results), folder, report_dir).splitlines()[2:]
+        summary += [line.replace("| ", f"| {label}: ", 1) for line in lines]
+    return sections, summary
+
+
 def write_report(groups: Sequence, out: Path, seeds: Sequence[int] | None = None,
-                 path: Path | None = None) -> Path:
+                 path: Path | None = None, beside: Sequence[tuple[str, Sequence, Path]] = ()) -> Path:
     """Write the report of the groups (``groups.Group``) whose results are in ``OUT/rows``.
 
     It goes to ``path`` (default ``OUT/REPORT.md``); its links point into ``OUT`` from there.
     Groups share ``OUT``: a row that two groups list (same key, same config) is run once.
-    ``seeds`` limits the seeds read (default: every seed found).
+    ``seeds`` limits the seeds read (default: every seed found). ``beside`` adds the sections of
+    groups run on other corpora (``(label, groups, folder)``), after this corpus's, and their claims
+    to the summary, each judged on its own corpus's rows.
     """
     rows_dir = Path(out) / "rows"
     found = sorted({int(p.stem.rsplit("-seed", 1)[1]) for p in rows_dir.glob("*-seed*.json")}) if rows_dir.is_dir() else []
@@ -487,23 +509,34 @@ def write_report(groups: Sequence, out: Path, seeds: Sequence[int] | None = None
     everything = run.results([r for g in groups for r in g.rows], seeds)
     shown = [g for g in groups if any(everything.get(r.key) for r in g.rows) or corpus_figure_text(g, Path(out))]
     sections = [group_section(group, everything, Path(out)) for group in shown]
+    path = Path(path) if path is not None else Path(out) / "REPORT.md"
     summary = summary_table(shown, everything)
-    text = "\n".join([
+    other_sections, other_summary = beside_sections(beside, path.parent)
+    if other_summary:
+        # relinked twice: harmless, a path already pointing into another folder is not inside OUT
+        summary = "\n".join([summary or "| group | the paper's conclusion | here | measured |\n|---|---|---|---|",
+                              *other_summary])
+    per_class, notes = per_class_section(Path(out)), _notes(Path(out))
+    head = [
         "# wstag: the paper's tables on the embedded benchmark\n",
         "Every figure below is read from the row-seed JSON files in `rows/`; the paper's figures "
         "are its published ones. Th-AUC by the paper authors' conventions (SPEC 3; `th_auc_convention` "
         "in each JSON).\n",
         *([f"## Which of the paper's conclusions hold here\n\n{SUMMARY_NOTE}\n\n{summary}\n"] if summary else []),
         *sections,
-        *([per_class] if (per_class := per_class_section(Path(out))) else []),
+    ]
+    tail = [
+        *([per_class] if per_class else []),
         "## What the report does not reproduce\n",
         NOT_REPRODUCED + "\n",
-        *([f"## Notes and studies beside the tables\n\n{notes}\n"] if (notes := _notes(Path(out))) else []),
+        *([f"## Notes and studies beside the tables\n\n{notes}\n"] if notes else []),
         "## Provenance\n",
         provenance(everything) + "\n",
-    ])
-    path = Path(path) if path is not None else Path(out) / "REPORT.md"
+    ]
+    # this corpus's parts are relinked from OUT; the other corpora's sections already were, from theirs
+    text = "\n".join([relink("\n".join(head), Path(out), path.parent), *other_sections,
+                      relink("\n".join(tail), Path(out), path.parent)])
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path) as fh:
-        fh.write(relink(text, Path(out), path.parent))
+        fh.write(text)
     return path
