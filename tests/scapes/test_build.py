@@ -77,3 +77,26 @@ def test_force_never_deletes_a_folder_that_is_not_a_corpus(sound_bank, tmp_path)
     with pytest.raises(ConfigError, match="only a corpus it wrote, even with --force"):
         build_corpus(sound_bank, "tiny", music, seed=3, force=True)
     assert (music / "song.flac").read_bytes() == b"precious"
+
+
+def test_a_diagnostic_corpus_mixes_every_split_from_the_training_recordings(sound_bank, tiny, tmp_path, monkeypatch):
+    """--recordings-from train: the same training clips (same draws), but val and test are new scenes
+    of the training recordings; recorded in corpus.json, and a corpus of the other kind is not reused."""
+    import wstag.scapes.build as build
+
+    asked = []
+    real = build.split_recordings
+    monkeypatch.setattr(build, "split_recordings", lambda bank, split: asked.append(split) or real(bank, split))
+    seen = build_corpus(sound_bank, "tiny", tmp_path / "seen", seed=3, recordings_from="train")
+    assert asked == ["train", "train", "train"]
+    assert seen.recordings_from == "train" and seen.content_hash != tiny.content_hash
+    assert json.loads((seen.path / COMPLETE_MARKER).read_text())["recordings_from"] == "train"
+    assert (seen.path / "train" / "labels.json").read_bytes() == (tiny.path / "train" / "labels.json").read_bytes()
+    assert (seen.path / "test" / "labels.json").read_bytes() != (tiny.path / "test" / "labels.json").read_bytes()
+    assert build_corpus(sound_bank, "tiny", seen.path, seed=3, recordings_from="train").reused
+    with pytest.raises(ConfigError, match="different corpus .*recordings from train"):
+        build_corpus(sound_bank, "tiny", seen.path, seed=3)
+    with pytest.raises(ConfigError, match="different corpus"):
+        build_corpus(sound_bank, "tiny", tiny.path, seed=3, recordings_from="train")
+    with pytest.raises(ConfigError, match="recordings_from must be one of train, val, test, not 'all'"):
+        build_corpus(sound_bank, "tiny", tmp_path / "x", seed=3, recordings_from="all")

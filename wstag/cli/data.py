@@ -73,18 +73,25 @@ def build(
     cache: Optional[Path] = typer.Option(None, help="Sound bank cache folder."),
     debs: Optional[Path] = typer.Option(None, help="Folder of .deb files (systems without apt)."),
     force: bool = typer.Option(False, help="Overwrite an existing corpus in --out."),
+    recordings_from: Optional[str] = typer.Option(None, help="Diagnostic: mix every split from this split's "
+                                                             "recordings (train: a test split of sounds the model "
+                                                             "heard, in new scenes)."),
 ) -> None:
     """Build a benchmark corpus of 10 s soundscapes with captions and exact segments."""
+    from wstag.scapes.bank import SPLITS
     from wstag.scapes.build import build_corpus, preset_table
     from wstag.scapes.classtable import load_class_table
     from wstag.scapes.pipeline import prepare_bank
 
     table = load_class_table(name=preset_table(preset))  # fails early on an unknown preset
+    if recordings_from is not None and recordings_from not in SPLITS:
+        raise typer.BadParameter(f"--recordings-from {recordings_from!r}: choose one of {', '.join(SPLITS)}")
     check_out_folder(out)  # and on an --out that cannot be a folder, before fetching anything
     with step("fetch"):
         bank, _ = prepare_bank(cache, debs, table=table, log=log, progress=progress)
     with step(f"build {preset}"):
-        info = build_corpus(bank, preset, out, seed=seed, progress=progress, force=force)
+        info = build_corpus(bank, preset, out, seed=seed, progress=progress, force=force,
+                            recordings_from=recordings_from)
     print_corpus(info)
 
 
@@ -96,7 +103,9 @@ def check_out_folder(out: Path) -> None:
 
 
 def print_corpus(info) -> None:
-    typer.echo(f"corpus {info.path} (preset {info.preset}, seed {info.seed}){' reused' if info.reused else ''}")
+    typer.echo(f"corpus {info.path} (preset {info.preset}, seed {info.seed}"
+               + (f", every split mixed from the {info.recordings_from} recordings" if info.recordings_from else "")
+               + f"){' reused' if info.reused else ''}")
     typer.echo(f"content hash {info.content_hash}  (sound bank {info.bank_hash})")
     keys = list(next(iter(info.stats.values())).keys())
     typer.echo("split  " + "  ".join(keys))

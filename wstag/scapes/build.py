@@ -160,6 +160,7 @@ class CorpusInfo:
     bank_hash: str
     stats: dict[str, dict]
     reused: bool = False
+    recordings_from: str | None = None  # a diagnostic corpus: every split mixed from this split's recordings
 
 
 def _read_info(path: Path) -> CorpusInfo | None:
@@ -168,7 +169,8 @@ def _read_info(path: Path) -> CorpusInfo | None:
         return None
     try:
         d = json.loads(marker.read_text())
-        return CorpusInfo(path, d["preset"], d["seed"], d["content_hash"], d["bank_hash"], d["stats"], reused=True)
+        return CorpusInfo(path, d["preset"], d["seed"], d["content_hash"], d["bank_hash"], d["stats"], reused=True,
+                          recordings_from=d.get("recordings_from"))
     except (json.JSONDecodeError, KeyError):
         return None
 
@@ -182,19 +184,30 @@ def build_corpus(
     workers: int = 2,
     progress: Callable[..., Iterable] | None = None,
     force: bool = False,
+    recordings_from: str | None = None,
 ) -> CorpusInfo:
-    """Build (or reuse) the corpus for ``preset`` in ``out``."""
+    """Build (or reuse) the corpus for ``preset`` in ``out``.
+
+    ``recordings_from="train"`` builds a diagnostic corpus: its val and test clips are new mixtures
+    of the *training* recordings (other draws than the training clips), so a model evaluated on it
+    meets sounds it has heard in scenes it has not: what it learnt of its recordings, apart from
+    what carries over to recordings it never heard (the ordinary test split).
+    """
     sizes = preset_sizes(preset)
+    if recordings_from is not None and recordings_from not in SPLITS:
+        raise ConfigError(f"recordings_from must be one of {', '.join(SPLITS)}, not {recordings_from!r}")
     config = config or PRESET_MIX.get(preset, MixConfig())
     wrap = progress or (lambda it, **kw: it)
     out = Path(out)
     recover_folder(out)
     existing = _read_info(out)
     if existing and not force:
-        if (existing.preset, existing.seed, existing.bank_hash) == (preset, seed, bank.content_hash):
+        if (existing.preset, existing.seed, existing.bank_hash, existing.recordings_from) == (
+                preset, seed, bank.content_hash, recordings_from):
             return existing
         raise ConfigError(
-            f"{out}: holds a different corpus (preset {existing.preset}, seed {existing.seed}); "
+            f"{out}: holds a different corpus (preset {existing.preset}, seed {existing.seed}"
+            + (f", recordings from {existing.recordings_from}" if existing.recordings_from else "") + "); "
             "choose another --out or pass --force"
         )
     if out.exists() and not existing and any(out.iterdir()):  # --force replaces a corpus, never anything else
@@ -208,7 +221,8 @@ def build_corpus(
     frequencies = load_frequencies(bank.table) if preset in AUDIOCAPS_PRESETS else None
     weights = frequencies.weights() if frequencies else None
     wordings = frequencies.caption_wordings() if frequencies else None
-    composers = {split: Composer(classes, split_recordings(bank, split), config, weights) for split in SPLITS}
+    composers = {split: Composer(classes, split_recordings(bank, recordings_from or split), config, weights)
+                 for split in SPLITS}
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(bank.root, composers, wordings)) as pool:
         for split in SPLITS:
             n = sizes[split]
@@ -234,6 +248,7 @@ def build_corpus(
     info = {
         "preset": preset, "seed": seed, "sizes": sizes, "bank_hash": bank.content_hash,
         "content_hash": h.hexdigest()[:16], "mix_config": asdict(config), "stats": stats,
+        **({"recordings_from": recordings_from} if recordings_from else {}),
     }
     # held-out query wordings: outside the hash, they change no clip. The base table has them for
     # every class; the world preset's come from the val labels, else the shipped ones
@@ -245,4 +260,5 @@ def build_corpus(
     else:
         write_corpus_wordings(tmp, bank.table, missing_ok=True)
     finish_corpus(tmp, out, info)  # the old corpus is deleted only once the new one is in place
-    return CorpusInfo(out, preset, seed, info["content_hash"], bank.content_hash, stats)
+    return CorpusInfo(out, preset, seed, info["content_hash"], bank.content_hash, stats,
+                      recordings_from=recordings_from)
