@@ -213,6 +213,25 @@ def frame_diagnosis(
     log(f"wrote {json_path} and {md_path}")
 
 
+@app.command("seen-recordings")
+@handle_errors
+def seen_recordings(
+    model_dirs: List[Path] = typer.Argument(..., help="Model folders (NAME-seedN: seeds of one recipe are averaged)."),
+    data: Path = typer.Option(..., help="The corpus the models trained on (its train and test splits are scored)."),
+    seen: Path = typer.Option(..., help="The same preset and seed built with `--recordings-from train`."),
+    out: Path = typer.Option(..., help="File stem: STEM.json (every figure) and STEM.md (tables) are written."),
+) -> None:
+    """Recordings or scenes: the models on their training clips, on new scenes of the training recordings, on the test split."""
+    from wstag.experiments.seen_recordings import format_seen_recordings
+    from wstag.experiments.seen_recordings import seen_recordings as study
+
+    result = study(model_dirs, data, seen, progress=progress, log=log)
+    stem = out.with_suffix("") if out.suffix in (".json", ".md") else out
+    json_path, md_path = Path(f"{stem}.json"), Path(f"{stem}.md")
+    _write_study(json_path, md_path, result, format_seen_recordings(result))
+    log(f"wrote {json_path} and {md_path}")
+
+
 @app.command("learning")
 @handle_errors
 def learning(
