@@ -16,13 +16,17 @@ app = typer.Typer(help="Reproduce the paper's tables: resumable runs, one JSON p
                   no_args_is_help=True)
 
 
-def _write_study(json_path: Path, md_path: Path, study: object, text: str) -> None:
-    """A study's figures as JSON and its tables as markdown (written atomically), the tables echoed."""
+def _write_study(out: Path, study: object, text: str) -> None:
+    """A study's figures as STEM.json and its tables as STEM.md (written atomically), the tables echoed;
+    ``out`` is the stem, or either file's name."""
+    stem = out.with_suffix("") if out.suffix in (".json", ".md") else out
+    json_path, md_path = Path(f"{stem}.json"), Path(f"{stem}.md")
     md_path.parent.mkdir(parents=True, exist_ok=True)
     write_json(json_path, study)
     with atomic_open(md_path) as fh:
         fh.write(text)
     typer.echo(text)
+    log(f"wrote {json_path} and {md_path}")
 
 
 def _groups_in(out: Path, adding: list[str] = ()) -> list[str]:
@@ -207,10 +211,7 @@ def frame_diagnosis(
     from wstag.experiments.frame_diagnosis import frame_diagnosis as diagnose
 
     result = diagnose(model_dirs, data, split, progress=progress, log=log)
-    stem = out.with_suffix("") if out.suffix in (".json", ".md") else out
-    json_path, md_path = Path(f"{stem}.json"), Path(f"{stem}.md")
-    _write_study(json_path, md_path, result, format_frame_diagnosis(result))
-    log(f"wrote {json_path} and {md_path}")
+    _write_study(out, result, format_frame_diagnosis(result))
 
 
 @app.command("seen-recordings")
@@ -226,10 +227,7 @@ def seen_recordings(
     from wstag.experiments.seen_recordings import seen_recordings as study
 
     result = study(model_dirs, data, seen, progress=progress, log=log)
-    stem = out.with_suffix("") if out.suffix in (".json", ".md") else out
-    json_path, md_path = Path(f"{stem}.json"), Path(f"{stem}.md")
-    _write_study(json_path, md_path, result, format_seen_recordings(result))
-    log(f"wrote {json_path} and {md_path}")
+    _write_study(out, result, format_seen_recordings(result))
 
 
 @app.command("learning")
@@ -295,7 +293,7 @@ def per_class(
     from wstag.experiments.per_class import format_study, per_class_study
 
     study = per_class_study(model_dirs, data, progress=progress)
-    _write_study(out.with_suffix(".json"), out.with_suffix(".md"), study, format_study(study))
+    _write_study(out, study, format_study(study))
 
 
 @app.command("phrase-frequency")
@@ -311,7 +309,7 @@ def phrase_frequency(
     from wstag.experiments.phrase_frequency import format_phrase_frequency, phrase_frequency_study
 
     study = phrase_frequency_study(model_dirs, data, reference, progress=progress)
-    _write_study(out.with_suffix(".json"), out.with_suffix(".md"), study, format_phrase_frequency(study))
+    _write_study(out, study, format_phrase_frequency(study))
 
 
 @app.command("learning-overfit")
