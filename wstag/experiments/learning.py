@@ -70,6 +70,11 @@ LADDER = (
     # product by sqrt(d) before the sigmoid: 1 / sqrt(128) for the cpu_fast embedding
     _rung("learn_sqrt_scale", "logits a_t . t_n / sqrt(d), as the authors' code (fixed scale 1 / sqrt(128))",
           "model.similarity.scale=0.08838834764831845"),
+    # recordings, not scenes (seen-recordings.md: new scenes of the training recordings ground as well as
+    # the training clips, recordings never heard far worse): each training clip sounds like another take
+    _rung("learn_recaug", "recording augmentation: mel shift up to 2 bins, FilterAugment up to 6 dB, level "
+          "up to 6 dB per training clip (wstag.audio.augment)", "model.audio_encoder.freq_shift=2",
+          "model.audio_encoder.filter_gain_db=6.0", "model.audio_encoder.level_db=6.0"),
     # the paper's own answer to missing frame labels: self-supervision (Eq. 9-10), the base as teacher
     Row("learn_self", "self-supervision (Eq. 9-10) with the base rung's model of the same seed as teacher",
         SECTION, teacher=BASE, config=DEMO, overrides=("training.regime=self_supervised",)),
