@@ -254,6 +254,7 @@ def test_report_beside_another_corpus_judges_its_rows_on_their_own(tmp_path):
     world_part = text[text.index("(on world)"):]
     assert "| Phrase-level WSTAG | Random Sampling | 1 | 20.0 / 43.7 |" in world_part
     assert "(`world/sampling-diagnosis.md`;" in world_part  # linked into the world folder
+    assert "Provenance of the sections on world: 2 row-seeds; corpus hash c0ffee" in world_part
     # one seed each and no world row with two: no interval, whatever small's spread
     assert ("| world: Table II | Advanced sampling beats random (psds_whole) | inconclusive | "
             "phrase_similarity - phrase_random: +7.0, no interval (1 seed) |") in text

@@ -486,6 +486,8 @@ def beside_sections(beside: Sequence[tuple[str, Sequence, Path]], report_dir: Pa
         for group in shown:
             text = group_section(group, results, folder).replace(f"## {group.title}", f"## {group.title} (on {label})", 1)
             sections.append(relink(text, folder, report_dir))
+        if shown:
+            sections.append(relink(f"Provenance of the sections on {label}: {provenance(results)}\n", folder, report_dir))
         lines = relink(summary_table(shown, results), folder, report_dir).splitlines()[2:]
         summary += [line.replace("| ", f"| {label}: ", 1) for line in lines]
     return sections, summary
