@@ -72,11 +72,10 @@ def _audioset_labels(preset: str | None) -> dict[str, tuple[str, str]]:
 
 def sounds_under(sounds: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     """The sounds whose AudioSet label is ``key`` (a name such as "Animal", or an id) or lies below it."""
-    from wstag.scapes.ontology import ancestors, find_node
+    from wstag.scapes.ontology import find_node, is_under
 
     target = find_node(key).id
-    return [s for s in sounds if s["audioset_id"] is not None
-            and (s["audioset_id"] == target or any(n.id == target for n in ancestors(s["audioset_id"])))]
+    return [s for s in sounds if s["audioset_id"] is not None and is_under(s["audioset_id"], target)]
 
 
 def shown_wordings(sound: dict[str, Any], limit: int = SHOWN_WORDINGS) -> str:

@@ -471,6 +471,11 @@ def relink(text: str, out: Path, report_dir: Path) -> str:
                   if inside(m[1]) else m[0], text)
 
 
+def seeds_in(rows_dir: Path) -> list[int]:
+    """The seeds of the row-seed files (``KEY-seedN.json``) in ``rows_dir``."""
+    return sorted({int(p.stem.rsplit("-seed", 1)[1]) for p in rows_dir.glob("*-seed*.json")})
+
+
 def beside_sections(beside: Sequence[tuple[str, Sequence, Path]], report_dir: Path) -> tuple[list[str], list[str]]:
     """The sections and summary lines of the same groups run on another corpus (``(label, groups,
     folder)``: e.g. Table II on the `world` preset), each judged on its own rows only."""
@@ -480,7 +485,7 @@ def beside_sections(beside: Sequence[tuple[str, Sequence, Path]], report_dir: Pa
         rows_dir = folder / "rows"
         if not rows_dir.is_dir():
             continue
-        seeds = sorted({int(p.stem.rsplit("-seed", 1)[1]) for p in rows_dir.glob("*-seed*.json")})
+        seeds = seeds_in(rows_dir)
         results = GroupRun(folder, folder).results([r for g in groups for r in g.rows], seeds)
         shown = [g for g in groups if any(results.get(r.key) for r in g.rows)]
         for group in shown:
@@ -504,7 +509,7 @@ def write_report(groups: Sequence, out: Path, seeds: Sequence[int] | None = None
     to the summary, each judged on its own corpus's rows.
     """
     rows_dir = Path(out) / "rows"
-    found = sorted({int(p.stem.rsplit("-seed", 1)[1]) for p in rows_dir.glob("*-seed*.json")}) if rows_dir.is_dir() else []
+    found = seeds_in(rows_dir) if rows_dir.is_dir() else []
     seeds = list(seeds) if seeds is not None else found
     run = GroupRun(Path(out), Path(out))
     # every group's conclusions see every row: the seed spread they judge margins by is pooled over all

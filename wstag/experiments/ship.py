@@ -144,6 +144,7 @@ def build_card(name: str, model_dir: Path, data_dir: Path, split: str, metrics: 
     training = experiment.get("training") or {}
     evaluations = [(Path(data_dir), metrics), *((Path(d), m) for d, m in also)]
     trained_on = next((d for d, _ in evaluations if corpus_info(d)["content_hash"] == config.get("corpus_hash")), None)
+    trained_preset = corpus_info(trained_on).get("preset") if trained_on is not None else None
     card = {
         "format": CARD_FORMAT,
         "version": CARD_VERSION,
@@ -160,7 +161,7 @@ def build_card(name: str, model_dir: Path, data_dir: Path, split: str, metrics: 
             "train_seconds": config.get("train_seconds"),
             "code_commit": config.get("code_commit"),  # None: the folder predates recording it
             "corpus_hash": config.get("corpus_hash"),
-            "corpus_preset": corpus_info(trained_on).get("preset") if trained_on else None,
+            "corpus_preset": trained_preset,
         },
         "evaluation": evaluation_section(name, Path(data_dir), split, metrics),
         "also_evaluated": [evaluation_section(name, d, split, m) for d, m in evaluations[1:]],
@@ -175,8 +176,7 @@ def build_card(name: str, model_dir: Path, data_dir: Path, split: str, metrics: 
         "known_words": (known_words(Vocabulary.load(model_dir / VOCAB))
                         if text_encoder_kind(config) == "word" else None),
         # None: none of the corpora it was measured on is its training corpus
-        "sounds": (training_sounds(trained_on, corpus_info(trained_on).get("preset"))
-                   if trained_on is not None else None),
+        "sounds": training_sounds(trained_on, trained_preset) if trained_on is not None else None,
     }
     return card
 

@@ -99,10 +99,15 @@ def path_text(cls: SoundClass) -> str:
     return " < ".join(" / ".join(onto[i].name for i in lv) for lv in levels)
 
 
+def is_under(label_id: str, target_id: str) -> bool:
+    """Whether the label ``label_id`` is ``target_id`` or lies below it."""
+    return label_id == target_id or any(n.id == target_id for n in ancestors(label_id))
+
+
 def classes_under(table: ClassTable, key: str) -> list[SoundClass]:
     """The table's classes whose label is ``key`` (id or name) or lies below it: "Animal", "Vehicle"."""
     target = find_node(key).id
-    return [c for c in table.classes if any(n.id == target for n in class_path(c))]
+    return [c for c in table.classes if c.audioset is not None and is_under(c.audioset.id, target)]
 
 
 def check_table(table: ClassTable) -> list[str]:
