@@ -100,3 +100,21 @@ def test_a_diagnostic_corpus_mixes_every_split_from_the_training_recordings(soun
         build_corpus(sound_bank, "tiny", tiny.path, seed=3, recordings_from="train")
     with pytest.raises(ConfigError, match="recordings_from must be one of train, val, test, not 'all'"):
         build_corpus(sound_bank, "tiny", tmp_path / "x", seed=3, recordings_from="all")
+
+
+def test_event_takes_change_only_the_training_audio(sound_bank, tiny, tmp_path):
+    """--event-takes: the same scenes and captions; the training audio differs, val and test are
+    byte-identical to the corpus without takes; recorded in corpus.json and checked on reuse."""
+    from wstag.scapes.takes import TakeConfig
+
+    taken = build_corpus(sound_bank, "tiny", tmp_path / "takes", seed=3, event_takes=TakeConfig())
+    assert taken.content_hash != tiny.content_hash
+    assert json.loads((taken.path / COMPLETE_MARKER).read_text())["event_takes"]["semitones"] == 2.0
+    for split in ("train", "val", "test"):
+        assert (taken.path / split / "labels.json").read_bytes() == (tiny.path / split / "labels.json").read_bytes()
+        same = [(taken.path / split / "audio" / f.name).read_bytes() == f.read_bytes()
+                for f in sorted((tiny.path / split / "audio").iterdir())]
+        assert all(same) if split != "train" else not any(same), split
+    assert build_corpus(sound_bank, "tiny", taken.path, seed=3, event_takes=TakeConfig()).reused
+    with pytest.raises(ConfigError, match="different corpus .*training events as takes"):
+        build_corpus(sound_bank, "tiny", taken.path, seed=3)

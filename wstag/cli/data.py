@@ -76,12 +76,16 @@ def build(
     recordings_from: Optional[str] = typer.Option(None, help="Diagnostic: mix every split from this split's "
                                                              "recordings (train: a test split of sounds the model "
                                                              "heard, in new scenes)."),
+    event_takes: bool = typer.Option(False, help="Play each training event as another take of its recording: "
+                                                 "up to 2 semitones faster or slower, 2 random 6 dB peaking "
+                                                 "filters (val and test unchanged)."),
 ) -> None:
     """Build a benchmark corpus of 10 s soundscapes with captions and exact segments."""
     from wstag.scapes.bank import SPLITS
     from wstag.scapes.build import build_corpus, preset_table
     from wstag.scapes.classtable import load_class_table
     from wstag.scapes.pipeline import prepare_bank
+    from wstag.scapes.takes import TakeConfig
 
     table = load_class_table(name=preset_table(preset))  # fails early on an unknown preset
     if recordings_from is not None and recordings_from not in SPLITS:
@@ -91,7 +95,7 @@ def build(
         bank, _ = prepare_bank(cache, debs, table=table, log=log, progress=progress)
     with step(f"build {preset}"):
         info = build_corpus(bank, preset, out, seed=seed, progress=progress, force=force,
-                            recordings_from=recordings_from)
+                            recordings_from=recordings_from, event_takes=TakeConfig() if event_takes else None)
     print_corpus(info)
 
 
@@ -105,6 +109,7 @@ def check_out_folder(out: Path) -> None:
 def print_corpus(info) -> None:
     typer.echo(f"corpus {info.path} (preset {info.preset}, seed {info.seed}"
                + (f", every split mixed from the {info.recordings_from} recordings" if info.recordings_from else "")
+               + (", training events as other takes" if info.event_takes else "")
                + f"){' reused' if info.reused else ''}")
     typer.echo(f"content hash {info.content_hash}  (sound bank {info.bank_hash})")
     keys = list(next(iter(info.stats.values())).keys())

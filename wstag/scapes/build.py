@@ -35,6 +35,7 @@ from wstag.scapes.bank import SAMPLE_RATE, SPLITS, Recording, SoundBank
 from wstag.scapes.captions import write_caption
 from wstag.scapes.frequencies import DATA_FILE, FLOOR, CaptionWordings, load_frequencies
 from wstag.scapes.mixing import Composer, MixConfig, render
+from wstag.scapes.takes import TakeConfig, draw_take
 from wstag.scapes.wordings import held_out_wordings, write_corpus_wordings
 
 PRESETS: dict[str, dict[str, int]] = {
@@ -59,6 +60,7 @@ PRESET_MIX: dict[str, MixConfig] = {
     "world": replace(MixConfig(), chain_classes=(*MixConfig().chain_classes, "male_speech", "female_speech")),
 }
 COMPLETE_MARKER = CORPUS_INFO
+TAKES_STREAM = 1  # the RNG stream of event takes, beside a clip's composition stream
 
 
 def preset_sizes(preset: str) -> dict[str, int]:
@@ -112,11 +114,16 @@ class _Job:
     seed: int
     audio_path: str
     config: MixConfig
+    takes: TakeConfig | None = None
 
 
 def _render_clip(job: _Job) -> tuple[Clip, str]:
     rng = np.random.default_rng([job.seed, SPLITS.index(job.split), job.index])
     events = _COMPOSERS[job.split].compose(rng)
+    if job.takes is not None:  # its own stream: the scenes and captions stay those of the corpus without takes
+        take_rng = np.random.default_rng([job.seed, SPLITS.index(job.split), job.index, TAKES_STREAM])
+        for event in events:
+            event.take = draw_take(take_rng, job.takes)
     audio = render(events, _load, job.config)
     clip = write_caption(rng, events, Path(job.audio_path).name, job.config.duration, _WORDINGS)
     write_flac(job.audio_path, audio, SAMPLE_RATE)
@@ -161,6 +168,7 @@ class CorpusInfo:
     stats: dict[str, dict]
     reused: bool = False
     recordings_from: str | None = None  # a diagnostic corpus: every split mixed from this split's recordings
+    event_takes: dict | None = None  # the training events' takes (TakeConfig as a dict); None: as recorded
 
 
 def _read_info(path: Path) -> CorpusInfo | None:
@@ -170,7 +178,7 @@ def _read_info(path: Path) -> CorpusInfo | None:
     try:
         d = json.loads(marker.read_text())
         return CorpusInfo(path, d["preset"], d["seed"], d["content_hash"], d["bank_hash"], d["stats"], reused=True,
-                          recordings_from=d.get("recordings_from"))
+                          recordings_from=d.get("recordings_from"), event_takes=d.get("event_takes"))
     except (json.JSONDecodeError, KeyError):
         return None
 
@@ -185,6 +193,7 @@ def build_corpus(
     progress: Callable[..., Iterable] | None = None,
     force: bool = False,
     recordings_from: str | None = None,
+    event_takes: TakeConfig | None = None,
 ) -> CorpusInfo:
     """Build (or reuse) the corpus for ``preset`` in ``out``.
 
@@ -192,6 +201,9 @@ def build_corpus(
     of the *training* recordings (other draws than the training clips), so a model evaluated on it
     meets sounds it has heard in scenes it has not: what it learnt of its recordings, apart from
     what carries over to recordings it never heard (the ordinary test split).
+
+    ``event_takes`` plays each *training* event as another take of its recording (`scapes.takes`):
+    the same scenes and captions, the val and test splits byte-identical to the corpus without it.
     """
     sizes = preset_sizes(preset)
     if recordings_from is not None and recordings_from not in SPLITS:
@@ -201,13 +213,15 @@ def build_corpus(
     out = Path(out)
     recover_folder(out)
     existing = _read_info(out)
+    takes = asdict(event_takes) if event_takes is not None else None
     if existing and not force:
-        if (existing.preset, existing.seed, existing.bank_hash, existing.recordings_from) == (
-                preset, seed, bank.content_hash, recordings_from):
+        if (existing.preset, existing.seed, existing.bank_hash, existing.recordings_from, existing.event_takes) == (
+                preset, seed, bank.content_hash, recordings_from, takes):
             return existing
         raise ConfigError(
             f"{out}: holds a different corpus (preset {existing.preset}, seed {existing.seed}"
-            + (f", recordings from {existing.recordings_from}" if existing.recordings_from else "") + "); "
+            + (f", recordings from {existing.recordings_from}" if existing.recordings_from else "")
+            + (f", training events as takes {existing.event_takes}" if existing.event_takes else "") + "); "
             "choose another --out or pass --force"
         )
     if out.exists() and not existing and any(out.iterdir()):  # --force replaces a corpus, never anything else
@@ -228,7 +242,8 @@ def build_corpus(
             n = sizes[split]
             (tmp / split / "audio").mkdir(parents=True)
             jobs = [
-                _Job(split, i, seed, str(tmp / split / "audio" / f"{split}_{i:05d}.flac"), config)
+                _Job(split, i, seed, str(tmp / split / "audio" / f"{split}_{i:05d}.flac"), config,
+                     event_takes if split == "train" else None)
                 for i in range(n)
             ]
             results = list(wrap(pool.map(_render_clip, jobs, chunksize=16), total=n, desc=f"building {split}"))
@@ -249,6 +264,7 @@ def build_corpus(
         "preset": preset, "seed": seed, "sizes": sizes, "bank_hash": bank.content_hash,
         "content_hash": h.hexdigest()[:16], "mix_config": asdict(config), "stats": stats,
         **({"recordings_from": recordings_from} if recordings_from else {}),
+        **({"event_takes": takes} if takes else {}),
     }
     # held-out query wordings: outside the hash, they change no clip. The base table has them for
     # every class; the world preset's come from the val labels, else the shipped ones
@@ -261,4 +277,4 @@ def build_corpus(
         write_corpus_wordings(tmp, bank.table, missing_ok=True)
     finish_corpus(tmp, out, info)  # the old corpus is deleted only once the new one is in place
     return CorpusInfo(out, preset, seed, info["content_hash"], bank.content_hash, stats,
-                      recordings_from=recordings_from)
+                      recordings_from=recordings_from, event_takes=takes)

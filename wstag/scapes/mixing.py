@@ -17,6 +17,7 @@ import numpy as np
 
 from wstag.scapes.bank import SAMPLE_RATE, Recording
 from wstag.scapes.classtable import SoundClass
+from wstag.scapes.takes import Take, play, source_rate
 
 FADE_S = 0.01
 GAP_MERGE_S = 0.5  # gaps shorter than this inside one event are annotated as one segment
@@ -69,6 +70,7 @@ class PlacedEvent:
     captioned: bool = True
     gender: str | None = None
     segments: list[tuple[float, float]] = field(default_factory=list)
+    take: Take | None = None  # another take of its recordings (scapes.takes); None: as recorded
 
     @property
     def first_onset(self) -> float:
@@ -214,6 +216,23 @@ class Composer:
         return PlacedEvent(cls, pieces, is_background=False, gender=first.gender, segments=merge_segments(segs))
 
 
+def _stretch(p: Piece, audio: np.ndarray, take: Take | None) -> np.ndarray:
+    """The piece's samples from its recording (looped for a short bed), played as ``take``."""
+    length = int(round(p.length * SAMPLE_RATE))
+    start = int(round(p.src_start * SAMPLE_RATE))
+    rate = 1.0 if take is None else take.rate
+    if p.loop:
+        a, b = int(p.recording.active_onset * SAMPLE_RATE), int(p.recording.active_offset * SAMPLE_RATE)
+        loop = audio[a:b]
+        reps = int(np.ceil((int(np.ceil(rate * length)) + start - a) / max(len(loop), 1))) + 1
+        source = np.tile(loop, reps)[start - a:]
+    else:  # a take reads no further than the recording's active end, so the annotated span holds
+        source = audio[start:] if take is None else audio[start: int(round(p.recording.active_offset * SAMPLE_RATE))]
+    if take is None:
+        return source[:length].astype(np.float64)
+    return play(source, take, length, source_rate(take, length, len(source)))
+
+
 def render(events: list[PlacedEvent], load: Callable[[Recording], np.ndarray], config: MixConfig) -> np.ndarray:
     """Sum every piece at its gain into a ``config.duration`` clip; scale down if it would clip."""
     n = int(round(config.duration * SAMPLE_RATE))
@@ -221,17 +240,7 @@ def render(events: list[PlacedEvent], load: Callable[[Recording], np.ndarray], c
     fade = int(FADE_S * SAMPLE_RATE)
     for ev in events:
         for p in ev.pieces:
-            audio = load(p.recording)
-            length = int(round(p.length * SAMPLE_RATE))
-            start = int(round(p.src_start * SAMPLE_RATE))
-            if p.loop:
-                a, b = int(p.recording.active_onset * SAMPLE_RATE), int(p.recording.active_offset * SAMPLE_RATE)
-                loop = audio[a:b]
-                reps = int(np.ceil((length + start - a) / max(len(loop), 1))) + 1
-                seg = np.tile(loop, reps)[start - a: start - a + length]
-            else:
-                seg = audio[start: start + length]
-            seg = seg.astype(np.float64) * 10 ** (p.gain_db / 20)
+            seg = _stretch(p, load(p.recording), ev.take) * 10 ** (p.gain_db / 20)
             if len(seg) > 2 * fade:
                 ramp = np.linspace(0.0, 1.0, fade)
                 seg[:fade] *= ramp
