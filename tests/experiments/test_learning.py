@@ -29,3 +29,20 @@ def test_the_ladder_table_reads_rows_and_judges_on_three_seeds(tmp_path):
     # every metric for the rungs with three seeds: whole +3.0 ± 2.5 too (whole = short + 5), specificity equal
     assert "| learn_scale | +3.0 ± 2.5, 95 % interval, 3 seeds: better | +3.0 ± 2.5, 95 % interval, 3 seeds: better " \
            "| +0.0 ± 0.0, 95 % interval, 3 seeds: inconclusive |" in text
+
+
+def test_a_rung_that_changes_the_data_refuses_another_corpus(tmp_path):
+    """learn_takes needs a corpus built with --event-takes: on any other it stops before training,
+    naming the option, instead of writing a row that is the base rung under another name."""
+    import pytest
+
+    from wstag.errors import ConfigError
+    from wstag.experiments.learning import RUNGS
+    from wstag.experiments.runner import run_group
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "corpus.json").write_text(json.dumps({"preset": "tiny", "content_hash": "0" * 16}))
+    with pytest.raises(ConfigError, match="row learn_takes trains on a corpus built with --event-takes; .*corpus "
+                                          "is not one"):
+        run_group([RUNGS["learn_takes"]], corpus, tmp_path / "out", seeds=[0], epochs=1, device="cpu")

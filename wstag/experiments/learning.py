@@ -76,6 +76,11 @@ LADDER = (
     _rung("learn_recaug", "recording augmentation: mel shift up to 2 bins, FilterAugment up to 6 dB, level "
           "up to 6 dB per training clip (wstag.audio.augment)", "model.audio_encoder.freq_shift=2",
           "model.audio_encoder.filter_gain_db=6.0", "model.audio_encoder.level_db=6.0"),
+    # the same, on the waveform and per event (scapes.takes): each training event another take, the scenes,
+    # captions, val and test of the base corpus unchanged
+    Row("learn_takes", "each training event another take of its recording (up to 2 semitones faster or slower, "
+        "2 peaking filters up to 6 dB): the corpus rebuilt with `wstag data build --event-takes`, val and test "
+        "byte-identical", SECTION, config=DEMO, corpus_key="event_takes"),
     # false negatives: on the world preset a fifth of random negatives paraphrase a positive
     # (results/world_preset/likeness.md), which MiniLM embeds next to it; Alg. 1 drops them
     _rung("learn_sim", "similarity-based sampling (Alg. 1: no negative within Sentence-BERT cosine 0.5 of a "

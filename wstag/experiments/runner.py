@@ -67,6 +67,9 @@ class Row:
     #: the group's epochs times this (Fig. 7: 1 / data share, so a share gets as many gradient
     #: steps as the full set, and the figure measures data, not a shorter training)
     epoch_scale: float = 1.0
+    #: a corpus.json key the corpus must have (a rung that changes the data, e.g. "event_takes": a
+    #: corpus from `wstag data build --event-takes`), so it never runs, mislabelled, on another corpus
+    corpus_key: str | None = None
 
     def epochs(self, budget: int) -> int:
         return max(1, round(budget * self.epoch_scale))
@@ -188,7 +191,11 @@ def run_group(
     data = Path(data)
     todo = [(r, s) for s in seeds for r in rows]
     keys = [r.key for r in rows]
+    info = Corpus(data).info() or {}
     for i, r in enumerate(rows):  # fail now, not hours in
+        if r.corpus_key and r.corpus_key not in info:
+            raise ConfigError(f"row {r.key} trains on a corpus built with --{r.corpus_key.replace('_', '-')}; "
+                              f"{data} is not one (its corpus.json has no {r.corpus_key!r})")
         if r.teacher and r.teacher not in keys[:i] and any(group.read_teacher(r, s) is None for s in seeds):
             raise ConfigError(f"row {r.key} needs its teacher row {r.teacher}: run it first (or with it)")
 
