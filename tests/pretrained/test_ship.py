@@ -10,9 +10,11 @@ from typer.testing import CliRunner
 
 from tests.inference.tiny import make_model_dir
 from wstag.cli.main import app
+from wstag.data.audiogrounding import write_v2
 from wstag.errors import ConfigError
 from wstag.experiments import ship
 from wstag.inference.evaluate import METRIC_KEYS
+from wstag.records import Clip, Phrase
 from wstag.shipped import CARD_JSON, CARD_MD
 
 runner = CliRunner()
@@ -186,14 +188,15 @@ def labelled_corpus(folder: Path, content_hash: str, preset: str = "small") -> P
     """A corpus folder with corpus.json and train labels: 3 clips naming dog_bark twice and rain once."""
     (folder / "train").mkdir(parents=True)
     (folder / "corpus.json").write_text(json.dumps({"preset": preset, "seed": 0, "content_hash": content_hash}))
-    clips = [
-        {"audio_id": "a", "phrases": [{"phrase": "A dog  barks"}, {"phrase": "rain falls"}],
-         "phrase_classes": ["dog_bark", "rain"]},
-        {"audio_id": "b", "phrases": [{"phrase": "a dog barks"}, {"phrase": "dogs bark"}, {"phrase": "the distance"}],
-         "phrase_classes": ["dog_bark", "dog_bark", None]},
-        {"audio_id": "c", "phrases": [], "phrase_classes": []},
-    ]
-    (folder / "train" / "labels.json").write_text(json.dumps(clips))
+    def clip(audio_id: str, caption: str, spans: list[tuple[int, int]], classes: list) -> Clip:
+        tokens = tuple(caption.split())
+        return Clip(audio_id, caption, tokens, tuple(Phrase(" ".join(tokens[a:b + 1]), a, b) for a, b in spans),
+                    extra={"phrase_classes": classes})
+
+    write_v2([clip("a", "A dog barks while rain falls", [(0, 2), (4, 5)], ["dog_bark", "rain"]),
+              clip("b", "a dog barks then dogs bark in the distance", [(0, 2), (4, 5), (7, 8)],
+                   ["dog_bark", "dog_bark", None]),
+              clip("c", "silence", [], [])], folder / "train" / "labels.json")
     return folder
 
 
@@ -218,7 +221,7 @@ def test_training_sounds_count_clips_and_wordings_with_their_audioset_place(tmp_
     assert training_sounds(tmp_path / "c", None)[0]["audioset_path"] is None  # no preset: no class table
     bad = tmp_path / "bad" / "train"
     bad.mkdir(parents=True)
-    (bad / "labels.json").write_text(json.dumps([{"audio_id": "x", "phrases": [{"phrase": "a dog"}]}]))
+    write_v2([Clip("x", "a dog", ("a", "dog"), (Phrase("a dog", 0, 1),))], bad / "labels.json")
     with pytest.raises(ConfigError, match=r"labels\.json: clip 'x' has no phrase_classes"):
         training_sounds(tmp_path / "bad", "small")
 

@@ -10,8 +10,7 @@ open-vocabulary model answers other wordings too, but it has not heard other sou
 
 from __future__ import annotations
 
-import json
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -28,22 +27,19 @@ def training_sounds(data_dir: Path, preset: str | None) -> list[dict[str, Any]]:
     Classes come from the corpus's ``phrase_classes`` (written by ``wstag data build``); the AudioSet
     labels from the class table of the corpus's preset. Sorted by clips, most named first.
     """
+    from wstag.data.audiogrounding import read_v2
+    from wstag.experiments.frame_diagnosis import phrases_by_class
+
     path = Path(data_dir) / "train" / "labels.json"
-    try:
-        clips = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path}: cannot read the training labels ({exc})") from exc
-    wordings: dict[str, Counter] = defaultdict(Counter)
-    named_in: Counter = Counter()
+    clips = read_v2(path)
     for clip in clips:
-        classes = clip.get("phrase_classes")
-        if classes is None or len(classes) != len(clip.get("phrases", [])):
-            raise ConfigError(f"{path}: clip {clip.get('audio_id')!r} has no phrase_classes matching its "
-                              "phrases (not a corpus from `wstag data build`)")
-        for phrase, name in zip(clip["phrases"], classes):
-            if name:
-                wordings[name][" ".join(phrase["phrase"].lower().split())] += 1
-        named_in.update({c for c in classes if c})
+        classes = clip.extra.get("phrase_classes")
+        if classes is None or len(classes) != len(clip.phrases):
+            raise ConfigError(f"{path}: clip {clip.audio_id!r} has no phrase_classes matching its phrases "
+                              "(not a corpus from `wstag data build`)")
+    wordings = {name: Counter(" ".join(t.lower().split()) for t in texts)
+                for name, texts in phrases_by_class(clips).items()}
+    named_in = Counter(c for clip in clips for c in set(clip.extra["phrase_classes"]) if c)
     labels = _audioset_labels(preset)
     out = []
     for name in sorted(named_in, key=lambda c: (-named_in[c], c)):
