@@ -241,7 +241,6 @@ def test_report_beside_another_corpus_judges_its_rows_on_their_own(tmp_path):
         _write(small, "phrase_similarity", seed, psds_whole=sim, psds_short=sim)
     _write(world, "phrase_random", 0, psds_whole=20.0, psds_short=20.0)
     _write(world, "phrase_similarity", 0, psds_whole=27.0, psds_short=27.0)
-    (world / "sampling-diagnosis.md").write_text("x")
     for folder in (small, world):
         (folder / "groups.json").write_text(json.dumps(["table2"]))
     runner = CliRunner()
@@ -253,7 +252,9 @@ def test_report_beside_another_corpus_judges_its_rows_on_their_own(tmp_path):
         "## Table II: WSTAG approaches against SSTAG (on world)\n")
     world_part = text[text.index("(on world)"):]
     assert "| Phrase-level WSTAG | Random Sampling | 1 | 20.0 / 43.7 |" in world_part
-    assert "(`world/sampling-diagnosis.md`;" in world_part  # linked into the world folder
+    # the group's note reports findings measured on small: the world section says whose rows it repeats
+    assert "sampling-diagnosis" not in world_part
+    assert "The rows of the section above, with the same configs and epochs, trained and tested on the world corpus" in world_part
     assert "Provenance of the sections on world: 2 row-seeds; corpus hash c0ffee" in world_part
     # one seed each and no world row with two: no interval, whatever small's spread
     assert ("| world: Table II | Advanced sampling beats random (psds_whole) | inconclusive | "

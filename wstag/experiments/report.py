@@ -276,18 +276,20 @@ def plot_group(group, results: Mapping[str, list[dict]], path: Path, metric: str
     return path
 
 
-def group_section(group, results: Mapping[str, list[dict]], out: Path) -> str:
-    """One group's section: figures beside the paper's, controls, the paper's conclusions measured."""
+def group_section(group, results: Mapping[str, list[dict]], out: Path, note: str | None = None) -> str:
+    """One group's section: figures beside the paper's, controls, the paper's conclusions measured.
+    ``note`` replaces the group's note (whose findings were measured on the main corpus)."""
+    note = group.note if note is None else note
     conclusions = "\n".join(f"- {line}" for line in group.conclusions(results))
     plot = plot_group(group, results, out / "figures" / f"{group.name}.png") if group.xlabel else None
     image = f"![{group.title}](figures/{group.name}.png)\n" if plot else ""
     corpus = corpus_figure_text(group, out)
     if not group.rows:
-        return f"## {group.title}\n\n{group.note}\n\n{corpus}\n"
+        return f"## {group.title}\n\n{note}\n\n{corpus}\n"
     figures = "\n".join(part for part in (image, corpus) if part)
     return f"""## {group.title}
 
-{group.note} {group_time(group.rows, results)} {group_seeds(group.rows, results)}
+{note} {group_time(group.rows, results)} {group_seeds(group.rows, results)}
 
 {figures}
 Ours (mean ± standard deviation over seeds) / the paper's published figure, in percent.
@@ -489,7 +491,10 @@ def beside_sections(beside: Sequence[tuple[str, Sequence, Path]], report_dir: Pa
         results = GroupRun(folder, folder).results([r for g in groups for r in g.rows], seeds)
         shown = [g for g in groups if any(results.get(r.key) for r in g.rows)]
         for group in shown:
-            text = group_section(group, results, folder).replace(f"## {group.title}", f"## {group.title} (on {label})", 1)
+            note = (f"The rows of the section above, with the same configs and epochs, trained and tested on the "
+                    f"{label} corpus; the section above's notes were measured on its own corpus.")
+            text = group_section(group, results, folder, note=note).replace(
+                f"## {group.title}", f"## {group.title} (on {label})", 1)
             sections.append(relink(text, folder, report_dir))
         if shown:
             sections.append(relink(f"Provenance of the sections on {label}: {provenance(results)}\n", folder, report_dir))
