@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.serve.browser: the same headless Chromium as the tests
 
 from tests.serve import browser  # noqa: E402
+from wstag.errors import QueryError  # noqa: E402
 from wstag.inference.grounder import Grounder  # noqa: E402
 from wstag.serve import create_app  # noqa: E402
 from wstag.serve.guards import ORIGIN_HEADER  # noqa: E402
@@ -125,6 +126,17 @@ def report(name: str, times: dict[str, list[float]]) -> None:
                   f"(min {min(values) * 1000:.0f}, max {max(values) * 1000:.0f}, n={len(values)})")
 
 
+def answerable(grounder: Grounder, phrases: list[str]) -> bool:
+    """Whether the model answers every phrase: a word-embedding model refuses one with no word it knows
+    (its card says how many of a corpus's phrases), and a refusal is not a response time."""
+    try:
+        for phrase in phrases:
+            grounder.check_phrase(phrase)
+    except QueryError:
+        return False
+    return True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="default", help="a model folder, or a shipped model's name")
@@ -145,7 +157,8 @@ def main() -> None:
         if answer.status_code != 200:
             raise SystemExit(f"GET /api/clips: HTTP {answer.status_code}: {answer.text[:300]}")
         listed = answer.json()["clips"]
-        usable = [c for c in listed if len(c["phrases"]) >= 3 and (c["duration"] or 10.0) == 10.0]
+        usable = [c for c in listed if len(c["phrases"]) >= 3 and (c["duration"] or 10.0) == 10.0
+                  and answerable(grounder, c["phrases"][:3])]
         api_clips, page_clips = usable[: args.clips], usable[args.clips: 2 * args.clips]
         if len(page_clips) < args.clips:
             raise SystemExit(f"{args.corpus}: fewer than {2 * args.clips} test clips with 3 phrases")

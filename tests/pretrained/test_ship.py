@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,12 @@ def corpus(tmp_path) -> Path:
     folder = tmp_path / "corpus"
     folder.mkdir()
     (folder / "corpus.json").write_text(json.dumps({"preset": "small", "seed": 0, "content_hash": "feedbeef"}))
+    (folder / "test").mkdir()
+    # against a model that knows "a dog barks, loudly": one phrase whole, one without "growls", one refused
+    write_v2([Clip("t", "a dog barks while a dog growls and a cat meows",
+                   tuple("a dog barks while a dog growls and a cat meows".split()),
+                   (Phrase("a dog barks", 0, 2), Phrase("a dog growls", 4, 6), Phrase("a cat meows", 8, 10)))],
+             folder / "test" / "labels.json")
     return folder
 
 
@@ -63,9 +70,13 @@ def test_ship_copies_the_model_and_writes_its_card(tmp_path, corpus, measured):
     assert card["evaluation"]["build_corpus"] == "wstag data build --preset small --out DIR --seed 0"
     assert card["evaluation"]["metrics"] == {k: FIGURES[k] for k in METRIC_KEYS}
     assert card["known_words"] == ["a", "barks", "dog", "loudly"]  # sorted, no comma
+    assert card["evaluation"]["query_coverage"] == {"phrases": 3, "refused": 1, "some_unknown": 1}
     assert card["model"]["parameters"] > 100_000
     text = (result.folder / CARD_MD).read_text()
     assert "| PSDS whole | 10.0 |" in text and "a, barks, dog, loudly" in text
+    assert ("Words: 1 of 3 test phrases (33.3 %) have no word it knows that names a sound: `wstag ground` "
+            "refuses them, and the figures above score them through `<unk>` (noise); 1 more (33.3 %) are asked "
+            "without some of their words.") in text
 
 
 def test_shipping_again_replaces_the_folder_whole(tmp_path, corpus, measured):
@@ -185,7 +196,7 @@ def test_a_card_with_wording_figures_renders_them_in_one_line(tmp_path, corpus, 
 # --- what a model can hear: the training corpus's sounds on the card ---------------------------
 
 def labelled_corpus(folder: Path, content_hash: str, preset: str = "small") -> Path:
-    """A corpus folder with corpus.json and train labels: 3 clips naming dog_bark twice and rain once."""
+    """A corpus folder with corpus.json and train (and the same test) labels: 3 clips naming dog_bark twice and rain once."""
     (folder / "train").mkdir(parents=True)
     (folder / "corpus.json").write_text(json.dumps({"preset": preset, "seed": 0, "content_hash": content_hash}))
     def clip(audio_id: str, caption: str, spans: list[tuple[int, int]], classes: list) -> Clip:
@@ -197,6 +208,8 @@ def labelled_corpus(folder: Path, content_hash: str, preset: str = "small") -> P
               clip("b", "a dog barks then dogs bark in the distance", [(0, 2), (4, 5), (7, 8)],
                    ["dog_bark", "dog_bark", None]),
               clip("c", "silence", [], [])], folder / "train" / "labels.json")
+    (folder / "test").mkdir()
+    shutil.copyfile(folder / "train" / "labels.json", folder / "test" / "labels.json")
     return folder
 
 

@@ -106,8 +106,32 @@ def measures_wordings(config: dict[str, Any]) -> bool:
     return text_encoder_kind(config) != "word"
 
 
-def evaluation_section(name: str, data_dir: Path, split: str, metrics: dict[str, Any]) -> dict[str, Any]:
-    """What the card says about one evaluation: the corpus (and how to rebuild it), the command, the figures."""
+def query_coverage(vocab: Vocabulary, labels: Path) -> dict[str, int]:
+    """How many of a labels file's phrases a word-embedding model can be asked: ``refused``, with no
+    known word that names a sound (`wstag ground` refuses them; the evaluation scores them through
+    ``<unk>``, i.e. noise), and ``some_unknown``, asked without some of their words."""
+    import warnings
+
+    from wstag.data.audiogrounding import read_v2
+    from wstag.errors import QueryError
+    from wstag.text.queries import phrase_token_ids
+
+    counts = {"phrases": 0, "refused": 0, "some_unknown": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the unknown words are counted, not announced one by one
+        for phrase in (p for clip in read_v2(labels) for p in clip.phrases):
+            counts["phrases"] += 1
+            try:
+                counts["some_unknown"] += bool(phrase_token_ids(vocab, phrase.text)[1])
+            except QueryError:
+                counts["refused"] += 1
+    return counts
+
+
+def evaluation_section(name: str, data_dir: Path, split: str, metrics: dict[str, Any],
+                       vocab: Vocabulary | None = None) -> dict[str, Any]:
+    """What the card says about one evaluation: the corpus (and how to rebuild it), the command, the
+    figures, and for a word-embedding model (``vocab``) how many of the split's phrases it can be asked."""
     corpus = corpus_info(data_dir)
     build = (f"wstag data build --preset {corpus['preset']} --out DIR --seed {corpus['seed']}"
              if "preset" in corpus and "seed" in corpus else None)
@@ -128,6 +152,8 @@ def evaluation_section(name: str, data_dir: Path, split: str, metrics: dict[str,
     }
     if wordings:  # beside n_pairs_whole: the pairs asked with an unseen wording, and how many were refused
         section.update({k: metrics.get(k) for k in WORDING_COUNTS})
+    if vocab is not None:
+        section["query_coverage"] = query_coverage(vocab, Corpus(data_dir).labels(split))
     return section
 
 
@@ -145,6 +171,7 @@ def build_card(name: str, model_dir: Path, data_dir: Path, split: str, metrics: 
     evaluations = [(Path(data_dir), metrics), *((Path(d), m) for d, m in also)]
     trained_on = next((d for d, _ in evaluations if corpus_info(d)["content_hash"] == config.get("corpus_hash")), None)
     trained_preset = corpus_info(trained_on).get("preset") if trained_on is not None else None
+    vocab = Vocabulary.load(model_dir / VOCAB) if text_encoder_kind(config) == "word" else None
     card = {
         "format": CARD_FORMAT,
         "version": CARD_VERSION,
@@ -163,8 +190,8 @@ def build_card(name: str, model_dir: Path, data_dir: Path, split: str, metrics: 
             "corpus_hash": config.get("corpus_hash"),
             "corpus_preset": trained_preset,
         },
-        "evaluation": evaluation_section(name, Path(data_dir), split, metrics),
-        "also_evaluated": [evaluation_section(name, d, split, m) for d, m in evaluations[1:]],
+        "evaluation": evaluation_section(name, Path(data_dir), split, metrics, vocab),
+        "also_evaluated": [evaluation_section(name, d, split, m, vocab) for d, m in evaluations[1:]],
         "model": {
             "parameters": count_parameters(model_dir / WEIGHTS),
             "bytes": sum((model_dir / f).stat().st_size for f in MODEL_FILES),
@@ -173,8 +200,7 @@ def build_card(name: str, model_dir: Path, data_dir: Path, split: str, metrics: 
         "shipped_from": str(model_dir),
         "shipped_on": _dt.date.today().isoformat(),
         # None: an open-vocabulary text encoder reads any words
-        "known_words": (known_words(Vocabulary.load(model_dir / VOCAB))
-                        if text_encoder_kind(config) == "word" else None),
+        "known_words": known_words(vocab) if vocab is not None else None,
         # None: none of the corpora it was measured on is its training corpus
         "sounds": training_sounds(trained_on, trained_preset) if trained_on is not None else None,
     }
@@ -200,7 +226,8 @@ def _figures_table(card: dict[str, Any]) -> str:
                 + "---|" * len(evals) + "\n")
     rows = "\n".join(f"| {METRIC_LABELS[k]} | " + " | ".join(_fig(e["metrics"].get(k)) for e in evals) + " |"
                      for k in METRIC_KEYS)
-    lines = "".join(_wordings_line(e, _corpus_label(e) if len(evals) > 1 else None) for e in evals)
+    lines = "".join(_wordings_line(e, _corpus_label(e) if len(evals) > 1 else None)
+                    + _coverage_line(e, _corpus_label(e) if len(evals) > 1 else None) for e in evals)
     return f"{head}{rows}\n" + lines
 
 
@@ -221,6 +248,20 @@ def _wordings_line(e: dict[str, Any], corpus: str | None = None) -> str:
         f"seen wording ({_fig(m.get('unseen_to_seen_percent'))} %), specificity "
         f"{_fig(m.get('unseen_wording_specificity'))} (unseen minus wrong query); "
         f"{e.get('unseen_wording_refused_pairs')} of {e.get('unseen_wording_pairs')} pairs refused.\n"
+    )
+
+
+def _coverage_line(e: dict[str, Any], corpus: str | None = None) -> str:
+    """One line under the figures when some of the split's phrases use words the model does not know."""
+    c = e.get("query_coverage")
+    if not c or not (c["refused"] or c["some_unknown"]):
+        return ""
+    n = c["phrases"]
+    return (
+        f"\nWords{f' on {corpus}' if corpus else ''}: {c['refused']} of {n} {e['split']} phrases "
+        f"({100 * c['refused'] / n:.1f} %) have no word it knows that names a sound: `wstag ground` refuses "
+        f"them, and the figures above score them through `<unk>` (noise); {c['some_unknown']} more "
+        f"({100 * c['some_unknown'] / n:.1f} %) are asked without some of their words.\n"
     )
 
 
