@@ -296,6 +296,22 @@ def per_class(
     _write_study(out, study, format_study(study))
 
 
+@app.command("recording-shift")
+@handle_errors
+def recording_shift(
+    data: Path = typer.Option(..., help="Corpus folder (its corpus.json names the sound bank it was mixed from)."),
+    per_class: List[Path] = typer.Option(..., help="JSON of `wstag experiments per-class` (repeatable: e.g. the "
+                                                   "test split, and new scenes of the training recordings)."),
+    out: Path = typer.Option(..., help="File stem: STEM.json and STEM.md."),
+    cache: Optional[Path] = typer.Option(None, help="Sound bank cache folder (default: $WSTAG_CACHE or ~/.cache/wstag)."),
+) -> None:
+    """How far each class's test recordings sound from its training recordings, beside its grounding (no model)."""
+    from wstag.experiments.recording_shift import format_recording_shift, recording_shift_study
+
+    study = recording_shift_study(data, per_class, cache=cache, progress=progress)
+    _write_study(out, study, format_recording_shift(study))
+
+
 @app.command("phrase-frequency")
 @handle_errors
 def phrase_frequency(
