@@ -43,6 +43,9 @@ def test_correlations_over_the_classes_a_model_has():
     out = correlations(shift, grounding)
     assert out["rank~clip_auc"]["rho"] == -1.0 and out["margin~clip_auc"]["rho"] == 1.0
     assert out["rank~within_auc"] == {"rho": -1.0, "p": pytest.approx(0.0, abs=1e-6), "classes": 3}  # b has no within AUC
+    for c, n in zip("abcd", [30, 30, 2, 30]):  # c rests on 2 test pairs: left out at min_pairs 10
+        grounding[c]["pairs"] = n
+    assert correlations(shift, grounding, min_pairs=10)["rank~clip_auc"]["classes"] == 3
 
 
 def test_several_per_class_files_are_told_apart_and_bad_ones_refused(tmp_path):
@@ -70,4 +73,4 @@ def test_the_report_names_its_inputs_and_tables_each_model():
                               "grounding": {"a": {"clip_auc": 0.4, "within_auc": math.nan}}}}}
     text = format_recording_shift(study)
     assert "Test recordings whose own class is the nearest: 10.0 % (chance 50.0 %)." in text
-    assert "| rank | clip_auc | -0.50 | 0.010 | 40 |" in text and "| a | 2 | 1.0 | -0.200 | 0.400 | - |" in text
+    assert "| all | rank | clip_auc | -0.50 | 0.010 | 40 |" in text and "| a | 2 | 1.0 | -0.200 | 0.400 | - |" in text
