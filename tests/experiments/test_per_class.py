@@ -52,3 +52,12 @@ def test_the_report_section_says_what_is_missed(tmp_path):
             "quieter than the rest of the clip (< 0 dB) against 0.80 above 10 dB; 0.80 for short events against "
             "0.40 for long ones.") in text
     assert "### m-seed0: per class, worst localised first" in text and "| rain | 1 | 0.400 |" in text
+    # with the recording-shift study beside it, the section says why those classes
+    corr = {f"{m}~{g}": {"rho": -0.6, "p": 0.0001, "classes": 47} for m in ("rank", "margin")
+            for g in ("clip_auc", "within_auc")}
+    (tmp_path / "recording-shift.json").write_text(json.dumps({"models": {"m-seed0": {"correlations": corr}}}))
+    text = per_class_section(tmp_path)
+    assert "([recording-shift.md](recording-shift.md), level-free log-mel statistics)" in text
+    assert ("- m-seed0: the further a class's test recordings sound from its training recordings (their rank "
+            "among the training centroids, no model), the worse it is grounded: clip AUC rho -0.60 (p < 0.001, "
+            "47 classes), within AUC rho -0.60 (p < 0.001, 47 classes)") in text

@@ -151,6 +151,23 @@ def _f(value: float | None, digits: int = 3) -> str:
     return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
+def _p(p: float | None) -> str:
+    return "-" if p is None else "p < 0.001" if p < 0.001 else f"p {p:.3f}"
+
+
+def shift_summary(study: Mapping[str, Any]) -> list[str]:
+    """One line per model: how the test recordings' stray from their training takes tracks its grounding."""
+    lines = []
+    for name, m in study["models"].items():
+        c = m["correlations"]
+        parts = [f"{metric.replace('_auc', ' AUC')} rho {_f(c[f'rank~{metric}']['rho'], 2)} "
+                 f"({_p(c[f'rank~{metric}']['p'])}, {c[f'rank~{metric}']['classes']} classes)" for metric in METRICS]
+        lines.append(f"{name}: the further a class's test recordings sound from its training recordings "
+                     f"(their rank among the training centroids, no model), the worse it is grounded: "
+                     + ", ".join(parts))
+    return lines
+
+
 def format_recording_shift(study: Mapping[str, Any]) -> str:
     parts = ["# How far each class's test recordings sound from its training recordings\n",
              f"Corpus `{study['data']}` (content hash `{study['corpus_hash']}`, sound bank `{study['bank_hash']}`); "

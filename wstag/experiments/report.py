@@ -127,6 +127,7 @@ NOT_REPRODUCED = (
 
 
 PER_CLASS = "per-class"  # OUT/per-class.json: `wstag experiments per-class MODELS --out OUT/per-class`
+RECORDING_SHIFT = "recording-shift"  # OUT/recording-shift.json: its classes set beside OUT/per-class.json
 
 
 def per_class_section(out: Path, worst: int = 10) -> str:
@@ -139,6 +140,13 @@ def per_class_section(out: Path, worst: int = 10) -> str:
     study = json.loads(path.read_text(encoding="utf-8"))
     lines = "\n".join(f"- {study_summary(name, s)}" for name, s in study.items())
     tables = format_study(study, worst=worst, level=3).split("\n", 2)[2]  # without its own title
+    shift = out / f"{RECORDING_SHIFT}.json"
+    if shift.is_file():  # why those classes: `wstag experiments recording-shift --per-class OUT/per-class.json`
+        from wstag.experiments.recording_shift import shift_summary
+
+        why = "\n".join(f"- {line}" for line in shift_summary(json.loads(shift.read_text(encoding="utf-8"))))
+        lines += (f"\n\nWhich classes, and why: how far each class's test recordings sound from its training "
+                  f"recordings ([{RECORDING_SHIFT}.md]({RECORDING_SHIFT}.md), level-free log-mel statistics):\n\n{why}")
     return (f"## Per sound class, per loudness and per duration\n\nFrom `{PER_CLASS}.json` (seed-0 models, test "
             f"split; every class in [{PER_CLASS}.md]({PER_CLASS}.md)).\n\n{lines}\n\n{tables}\n")
 
