@@ -118,3 +118,29 @@ def test_event_takes_change_only_the_training_audio(sound_bank, tiny, tmp_path):
     assert build_corpus(sound_bank, "tiny", taken.path, seed=3, event_takes=TakeConfig()).reused
     with pytest.raises(ConfigError, match="different corpus .*training events as takes"):
         build_corpus(sound_bank, "tiny", taken.path, seed=3)
+
+
+def test_train_groups_mix_the_training_clips_from_fewer_sources_only(sound_bank, tiny, tmp_path, monkeypatch):
+    """--train-groups 1: each class's training clips come from its largest source group; val and test
+    are byte-identical to the corpus without it; recorded in corpus.json and checked on reuse."""
+    import wstag.scapes.build as build
+
+    kept = []
+    real = build.limit_groups
+    monkeypatch.setattr(build, "limit_groups", lambda recs, n: kept.extend(real(recs, n)) or real(recs, n))
+    fewer = build_corpus(sound_bank, "tiny", tmp_path / "fewer", seed=3, train_groups=1)
+    groups = {}
+    for rec in kept:
+        groups.setdefault(rec.class_name, set()).add(rec.group)
+    assert kept and all(len(g) == 1 for g in groups.values())
+    assert set(groups) == {r.class_name for r in sound_bank.in_split("train")}  # no class lost
+    assert json.loads((fewer.path / COMPLETE_MARKER).read_text())["train_groups"] == 1
+    for split in ("val", "test"):
+        assert (fewer.path / split / "labels.json").read_bytes() == (tiny.path / split / "labels.json").read_bytes()
+        assert all((fewer.path / split / "audio" / f.name).read_bytes() == f.read_bytes()
+                   for f in (tiny.path / split / "audio").iterdir())
+    assert build_corpus(sound_bank, "tiny", fewer.path, seed=3, train_groups=1).reused
+    with pytest.raises(ConfigError, match="different corpus .*1 training source groups per class"):
+        build_corpus(sound_bank, "tiny", fewer.path, seed=3)
+    with pytest.raises(ConfigError, match="train_groups must be at least 1, not 0"):
+        build_corpus(sound_bank, "tiny", tmp_path / "x", seed=3, train_groups=0)

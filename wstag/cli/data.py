@@ -79,6 +79,9 @@ def build(
     event_takes: bool = typer.Option(False, help="Play each training event as another take of its recording: "
                                                  "up to 2 semitones faster or slower, 2 random 6 dB peaking "
                                                  "filters (val and test unchanged)."),
+    train_groups: Optional[int] = typer.Option(None, min=1, help="Diagnostic: mix the training clips from each "
+                                                                 "class's N largest source groups only (val and "
+                                                                 "test unchanged)."),
 ) -> None:
     """Build a benchmark corpus of 10 s soundscapes with captions and exact segments."""
     from wstag.scapes.bank import SPLITS
@@ -95,7 +98,8 @@ def build(
         bank, _ = prepare_bank(cache, debs, table=table, log=log, progress=progress)
     with step(f"build {preset}"):
         info = build_corpus(bank, preset, out, seed=seed, progress=progress, force=force,
-                            recordings_from=recordings_from, event_takes=TakeConfig() if event_takes else None)
+                            recordings_from=recordings_from, event_takes=TakeConfig() if event_takes else None,
+                            train_groups=train_groups)
     print_corpus(info)
 
 
@@ -110,6 +114,7 @@ def print_corpus(info) -> None:
     typer.echo(f"corpus {info.path} (preset {info.preset}, seed {info.seed}"
                + (f", every split mixed from the {info.recordings_from} recordings" if info.recordings_from else "")
                + (", training events as other takes" if info.event_takes else "")
+               + (f", training clips from {info.train_groups} source groups per class" if info.train_groups else "")
                + f"){' reused' if info.reused else ''}")
     typer.echo(f"content hash {info.content_hash}  (sound bank {info.bank_hash})")
     keys = list(next(iter(info.stats.values())).keys())

@@ -75,6 +75,17 @@ def preset_table(preset: str) -> str:
     return PRESET_TABLES.get(preset, "base")
 
 
+def limit_groups(recordings: list[Recording], groups: int) -> list[Recording]:
+    """Each class's recordings from its ``groups`` largest source groups only (most recordings first,
+    then by name): fewer distinct sources per class, for a dose-response of the training data."""
+    by_class: dict[str, dict[str, list[Recording]]] = {}
+    for rec in recordings:
+        by_class.setdefault(rec.class_name, {}).setdefault(rec.group, []).append(rec)
+    kept = {(name, g) for name, cls in by_class.items()
+            for g in sorted(cls, key=lambda g: (-len(cls[g]), g))[:groups]}
+    return [r for r in recordings if (r.class_name, r.group) in kept]
+
+
 def split_recordings(bank: SoundBank, split: str) -> list[Recording]:
     """A split's recordings; a class with no recording of its own in val borrows train's."""
     recs = bank.in_split(split)
@@ -169,6 +180,7 @@ class CorpusInfo:
     reused: bool = False
     recordings_from: str | None = None  # a diagnostic corpus: every split mixed from this split's recordings
     event_takes: dict | None = None  # the training events' takes (TakeConfig as a dict); None: as recorded
+    train_groups: int | None = None  # training clips mixed from this many source groups per class; None: all
 
 
 def _read_info(path: Path) -> CorpusInfo | None:
@@ -178,7 +190,8 @@ def _read_info(path: Path) -> CorpusInfo | None:
     try:
         d = json.loads(marker.read_text())
         return CorpusInfo(path, d["preset"], d["seed"], d["content_hash"], d["bank_hash"], d["stats"], reused=True,
-                          recordings_from=d.get("recordings_from"), event_takes=d.get("event_takes"))
+                          recordings_from=d.get("recordings_from"), event_takes=d.get("event_takes"),
+                          train_groups=d.get("train_groups"))
     except (json.JSONDecodeError, KeyError):
         return None
 
@@ -194,6 +207,7 @@ def build_corpus(
     force: bool = False,
     recordings_from: str | None = None,
     event_takes: TakeConfig | None = None,
+    train_groups: int | None = None,
 ) -> CorpusInfo:
     """Build (or reuse) the corpus for ``preset`` in ``out``.
 
@@ -204,10 +218,16 @@ def build_corpus(
 
     ``event_takes`` plays each *training* event as another take of its recording (`scapes.takes`):
     the same scenes and captions, the val and test splits byte-identical to the corpus without it.
+
+    ``train_groups`` mixes the training clips from each class's that many largest source groups
+    (`limit_groups`), the val and test splits unchanged: how grounding on unheard recordings grows
+    with the number of distinct sources a class is learnt from.
     """
     sizes = preset_sizes(preset)
     if recordings_from is not None and recordings_from not in SPLITS:
         raise ConfigError(f"recordings_from must be one of {', '.join(SPLITS)}, not {recordings_from!r}")
+    if train_groups is not None and train_groups < 1:
+        raise ConfigError(f"train_groups must be at least 1, not {train_groups}")
     config = config or PRESET_MIX.get(preset, MixConfig())
     wrap = progress or (lambda it, **kw: it)
     out = Path(out)
@@ -215,13 +235,14 @@ def build_corpus(
     existing = _read_info(out)
     takes = asdict(event_takes) if event_takes is not None else None
     if existing and not force:
-        if (existing.preset, existing.seed, existing.bank_hash, existing.recordings_from, existing.event_takes) == (
-                preset, seed, bank.content_hash, recordings_from, takes):
+        if (existing.preset, existing.seed, existing.bank_hash, existing.recordings_from, existing.event_takes,
+                existing.train_groups) == (preset, seed, bank.content_hash, recordings_from, takes, train_groups):
             return existing
         raise ConfigError(
             f"{out}: holds a different corpus (preset {existing.preset}, seed {existing.seed}"
             + (f", recordings from {existing.recordings_from}" if existing.recordings_from else "")
-            + (f", training events as takes {existing.event_takes}" if existing.event_takes else "") + "); "
+            + (f", training events as takes {existing.event_takes}" if existing.event_takes else "")
+            + (f", {existing.train_groups} training source groups per class" if existing.train_groups else "") + "); "
             "choose another --out or pass --force"
         )
     if out.exists() and not existing and any(out.iterdir()):  # --force replaces a corpus, never anything else
@@ -235,8 +256,11 @@ def build_corpus(
     frequencies = load_frequencies(bank.table) if preset in AUDIOCAPS_PRESETS else None
     weights = frequencies.weights() if frequencies else None
     wordings = frequencies.caption_wordings() if frequencies else None
-    composers = {split: Composer(classes, split_recordings(bank, recordings_from or split), config, weights)
-                 for split in SPLITS}
+    def recordings(split: str) -> list[Recording]:
+        recs = split_recordings(bank, recordings_from or split)
+        return limit_groups(recs, train_groups) if split == "train" and train_groups else recs
+
+    composers = {split: Composer(classes, recordings(split), config, weights) for split in SPLITS}
     with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(bank.root, composers, wordings)) as pool:
         for split in SPLITS:
             n = sizes[split]
@@ -265,6 +289,7 @@ def build_corpus(
         "content_hash": h.hexdigest()[:16], "mix_config": asdict(config), "stats": stats,
         **({"recordings_from": recordings_from} if recordings_from else {}),
         **({"event_takes": takes} if takes else {}),
+        **({"train_groups": train_groups} if train_groups else {}),
     }
     # held-out query wordings: outside the hash, they change no clip. The base table has them for
     # every class; the world preset's come from the val labels, else the shipped ones
@@ -277,4 +302,4 @@ def build_corpus(
         write_corpus_wordings(tmp, bank.table, missing_ok=True)
     finish_corpus(tmp, out, info)  # the old corpus is deleted only once the new one is in place
     return CorpusInfo(out, preset, seed, info["content_hash"], bank.content_hash, stats,
-                      recordings_from=recordings_from, event_takes=takes)
+                      recordings_from=recordings_from, event_takes=takes, train_groups=train_groups)
