@@ -46,3 +46,16 @@ def test_a_rung_that_changes_the_data_refuses_another_corpus(tmp_path):
     with pytest.raises(ConfigError, match="row learn_takes trains on a corpus built with --event-takes; .*corpus "
                                           "is not one"):
         run_group([RUNGS["learn_takes"]], corpus, tmp_path / "out", seeds=[0], epochs=1, device="cpu")
+    # a rung that needs a value: learn_groups1 refuses a corpus built with --train-groups 2
+    (corpus / "corpus.json").write_text(json.dumps({"preset": "tiny", "content_hash": "0" * 16, "train_groups": 2}))
+    with pytest.raises(ConfigError, match="row learn_groups1 trains on a corpus built with --train-groups 1; .*has "
+                                          "train_groups: 2"):
+        run_group([RUNGS["learn_groups1"]], corpus, tmp_path / "out", seeds=[0], epochs=1, device="cpu")
+
+
+def test_corpus_has_a_key_or_a_key_with_its_value():
+    from wstag.experiments.runner import corpus_has
+
+    info = {"event_takes": {"semitones": 2.0}, "train_groups": 2}
+    assert corpus_has(info, "event_takes") and corpus_has(info, "train_groups=2")
+    assert not corpus_has(info, "train_groups=1") and not corpus_has(info, "recordings_from")

@@ -81,6 +81,11 @@ LADDER = (
     Row("learn_takes", "each training event another take of its recording (up to 2 semitones faster or slower, "
         "2 peaking filters up to 6 dB): the corpus rebuilt with `wstag data build --event-takes`, val and test "
         "byte-identical", SECTION, config=DEMO, corpus_key="event_takes"),
+    # the dose-response of distinct sources: the training clips mixed from each class's 1 or 2 largest source
+    # groups (`wstag data build --train-groups N`), val and test those of the base corpus
+    *(Row(f"learn_groups{n}", f"the training clips mixed from each class's {n} largest source group{'s' * (n > 1)} "
+          f"only (`wstag data build --train-groups {n}`), val and test byte-identical", SECTION, config=DEMO,
+          corpus_key=f"train_groups={n}") for n in (1, 2)),
     # false negatives: on the world preset a fifth of random negatives paraphrase a positive
     # (results/world_preset/likeness.md), which MiniLM embeds next to it; Alg. 1 drops them
     _rung("learn_sim", "similarity-based sampling (Alg. 1: no negative within Sentence-BERT cosine 0.5 of a "

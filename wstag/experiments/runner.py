@@ -29,7 +29,7 @@ import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from typing import TYPE_CHECKING
 
@@ -68,7 +68,8 @@ class Row:
     #: steps as the full set, and the figure measures data, not a shorter training)
     epoch_scale: float = 1.0
     #: a corpus.json key the corpus must have (a rung that changes the data, e.g. "event_takes": a
-    #: corpus from `wstag data build --event-takes`), so it never runs, mislabelled, on another corpus
+    #: corpus from `wstag data build --event-takes`), or "key=value" (e.g. "train_groups=1"), so the
+    #: row never runs, mislabelled, on another corpus
     corpus_key: str | None = None
 
     def epochs(self, budget: int) -> int:
@@ -193,9 +194,11 @@ def run_group(
     keys = [r.key for r in rows]
     info = Corpus(data).info() or {}
     for i, r in enumerate(rows):  # fail now, not hours in
-        if r.corpus_key and r.corpus_key not in info:
-            raise ConfigError(f"row {r.key} trains on a corpus built with --{r.corpus_key.replace('_', '-')}; "
-                              f"{data} is not one (its corpus.json has no {r.corpus_key!r})")
+        if r.corpus_key and not corpus_has(info, r.corpus_key):
+            key, _, value = r.corpus_key.partition("=")
+            raise ConfigError(f"row {r.key} trains on a corpus built with --{key.replace('_', '-')}"
+                              f"{' ' + value if value else ''}; {data} is not one (its corpus.json has "
+                              f"{key}: {json.dumps(info.get(key))})")
         if r.teacher and r.teacher not in keys[:i] and any(group.read_teacher(r, s) is None for s in seeds):
             raise ConfigError(f"row {r.key} needs its teacher row {r.teacher}: run it first (or with it)")
 
@@ -223,6 +226,12 @@ def run_group(
         if after_row is not None:
             after_row()
     return group.results(rows, seeds)
+
+
+def corpus_has(info: Mapping[str, Any], corpus_key: str) -> bool:
+    """Whether corpus.json ``info`` has ``corpus_key`` ("key", or "key=value" compared as text)."""
+    key, sep, value = corpus_key.partition("=")
+    return key in info and (not sep or str(info[key]) == value)
 
 
 def _is_current(group: GroupRun, row: Row, seed: int, device: str, epochs: int, extra: Sequence[str]) -> bool:
