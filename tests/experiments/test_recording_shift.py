@@ -72,5 +72,5 @@ def test_the_report_names_its_inputs_and_tables_each_model():
              "models": {"m": {"correlations": {"rank~clip_auc": {"rho": -0.5, "p": 0.01, "classes": 40}},
                               "grounding": {"a": {"clip_auc": 0.4, "within_auc": math.nan}}}}}
     text = format_recording_shift(study)
-    assert "Test recordings whose own class is the nearest: 10.0 % (chance 50.0 %)." in text
+    assert "Test recordings whose own class is the nearest, averaged over classes: 10.0 % (chance 50.0 %)." in text
     assert "| all | rank | clip_auc | -0.50 | 0.010 | 40 |" in text and "| a | 2 | 1.0 | -0.200 | 0.400 | - |" in text

@@ -136,7 +136,7 @@ def recording_shift_study(data_dir: Path, per_class_files: Sequence[Path], cache
     return {
         "data": str(data_dir), "corpus_hash": info.get("content_hash"), "bank_hash": bank.content_hash,
         "per_class_files": [str(f) for f in per_class_files],
-        "nearest_share": float(np.mean([v["nearest_share"] for v in shift.values()])),
+        "nearest_share": float(np.mean([v["nearest_share"] for v in shift.values()])),  # a mean over classes
         "chance_share": 1 / len({r.class_name for r in recordings if r.split == "train"}),
         "classes": shift,
         "min_pairs": MIN_PAIRS,
@@ -176,8 +176,8 @@ def format_recording_shift(study: Mapping[str, Any]) -> str:
              "level-free log-mel band means and deviations and placed among the centroids of the classes' training "
              "recordings (cosine). Rank: how many other classes' training recordings are nearer than its own (0 = "
              "its own nearest); margin: cosine to its own centroid minus the nearest other. No model is involved.\n",
-             f"Test recordings whose own class is the nearest: {100 * study['nearest_share']:.1f} % "
-             f"(chance {100 * study['chance_share']:.1f} %).\n"]
+             f"Test recordings whose own class is the nearest, averaged over classes: "
+             f"{100 * study['nearest_share']:.1f} % (chance {100 * study['chance_share']:.1f} %).\n"]
     for name, m in study["models"].items():
         parts.append(f"## Against {name}'s grounding (Spearman over classes)\n")
         parts.append("| classes | shift | grounding | rho | p | n |\n|---|---|---|---|---|---|")
