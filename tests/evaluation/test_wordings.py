@@ -49,6 +49,17 @@ def test_refused_wordings_follow_the_grounders_rule():
     assert refused_wordings(vocab, texts) == {"a canine yelps", "the hound"}
 
 
+
+def test_unknown_words_or_refused_counts_without_warning(recwarn):
+    from wstag.text.queries import unknown_words_or_refused
+
+    vocab = Vocabulary.build(["a dog barks in the rain"])
+    assert unknown_words_or_refused(vocab, "a dog barks") == []
+    assert unknown_words_or_refused(vocab, "a dog yelps") == ["yelps"]
+    assert unknown_words_or_refused(vocab, "a canine yelps") is None
+    assert not recwarn.list  # the caller counts; phrase_token_ids would have warned about "yelps"
+
+
 def test_refused_pairs_are_left_out_and_zero_scores_would_not_be_no_detection():
     queries = {"a#0": "the hound", "a#1": "a dog yelps", "b#0": "the hound"}
     assert answered_pairs(queries, {"the hound"}) == ["a#1"]

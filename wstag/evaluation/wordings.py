@@ -15,15 +15,13 @@ lowest score, where a constant curve detects the whole clip and earns the long e
 
 from __future__ import annotations
 
-import warnings
 from typing import Iterable, Mapping, Sequence
 
-
-from wstag.errors import ConfigError, QueryError
+from wstag.errors import ConfigError
 from wstag.evaluation.pairs import evaluation_pairs
 from wstag.records import Clip
 from wstag.seeding import stable_rng
-from wstag.text.queries import phrase_token_ids
+from wstag.text.queries import unknown_words_or_refused
 from wstag.text.vocabulary import Vocabulary
 
 
@@ -55,15 +53,7 @@ def unseen_wording_queries(
 
 def refused_wordings(vocab: Vocabulary, texts: Iterable[str]) -> set[str]:
     """The texts a word-embedding model refuses: no known word that names a sound."""
-    refused = set()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # partly known wordings warn; here only refusals count
-        for text in set(texts):
-            try:
-                phrase_token_ids(vocab, text)
-            except QueryError:
-                refused.add(text)
-    return refused
+    return {text for text in set(texts) if unknown_words_or_refused(vocab, text) is None}
 
 
 def answered_pairs(queries: Mapping[str, str], refused: set[str]) -> list[str]:

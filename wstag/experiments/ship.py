@@ -110,22 +110,12 @@ def query_coverage(vocab: Vocabulary, labels: Path) -> dict[str, int]:
     """How many of a labels file's phrases a word-embedding model can be asked: ``refused``, with no
     known word that names a sound (`wstag ground` refuses them; the evaluation scores them through
     ``<unk>``, i.e. noise), and ``some_unknown``, asked without some of their words."""
-    import warnings
-
     from wstag.data.audiogrounding import read_v2
-    from wstag.errors import QueryError
-    from wstag.text.queries import phrase_token_ids
+    from wstag.text.queries import unknown_words_or_refused
 
-    counts = {"phrases": 0, "refused": 0, "some_unknown": 0}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the unknown words are counted, not announced one by one
-        for phrase in (p for clip in read_v2(labels) for p in clip.phrases):
-            counts["phrases"] += 1
-            try:
-                counts["some_unknown"] += bool(phrase_token_ids(vocab, phrase.text)[1])
-            except QueryError:
-                counts["refused"] += 1
-    return counts
+    unknown = [unknown_words_or_refused(vocab, p.text) for clip in read_v2(labels) for p in clip.phrases]
+    return {"phrases": len(unknown), "refused": sum(u is None for u in unknown),
+            "some_unknown": sum(bool(u) for u in unknown)}
 
 
 def evaluation_section(name: str, data_dir: Path, split: str, metrics: dict[str, Any],
