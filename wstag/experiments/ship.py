@@ -216,8 +216,8 @@ def _figures_table(card: dict[str, Any]) -> str:
                 + "---|" * len(evals) + "\n")
     rows = "\n".join(f"| {METRIC_LABELS[k]} | " + " | ".join(_fig(e["metrics"].get(k)) for e in evals) + " |"
                      for k in METRIC_KEYS)
-    lines = "".join(_wordings_line(e, _corpus_label(e) if len(evals) > 1 else None)
-                    + _coverage_line(e, _corpus_label(e) if len(evals) > 1 else None) for e in evals)
+    labels = [_corpus_label(e) if len(evals) > 1 else None for e in evals]  # one corpus: lines name none
+    lines = "".join(_wordings_line(e, label) + _coverage_line(e, label) for e, label in zip(evals, labels))
     return f"{head}{rows}\n" + lines
 
 
