@@ -414,8 +414,12 @@ def _plain(x: Any) -> Any:
 
 # --------------------------------------------------------------------------- markdown
 
-def _f(x: float, digits: int = 3) -> str:
+def format_value(x: float | None, digits: int = 3) -> str:
+    """A table cell of the studies: the figure to ``digits``, "-" for none or NaN."""
     return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+_f = format_value
 
 
 def format_frame_diagnosis(d: dict) -> str:

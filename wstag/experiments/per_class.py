@@ -34,6 +34,7 @@ from wstag.evaluation.pairs import build_pair_inputs
 from wstag.experiments.frame_diagnosis import (
     clip_probabilities, frame_labels, has_both, pair_classes, score_model,
 )
+from wstag.experiments.frame_diagnosis import format_value as _f
 from wstag.records import Clip
 
 #: event-to-rest ratio bins (dB): (label, low, high)
@@ -128,10 +129,6 @@ def per_class_study(model_dirs: Sequence[Path], data_dir: Path, split: str = "te
                              "loudness": summarise(rows, ratio_bin), "duration": summarise(rows, duration_bin),
                              "pairs": rows}
     return out
-
-
-def _f(x: float, digits: int = 3) -> str:
-    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
 def study_summary(name: str, s: Mapping[str, Any], below: float = 0.6) -> str:

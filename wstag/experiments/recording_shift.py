@@ -31,6 +31,7 @@ from wstag.audio.features import log_mel_numpy
 from wstag.audio.io import load_audio
 from wstag.data.corpus import Corpus
 from wstag.errors import ConfigError
+from wstag.experiments.frame_diagnosis import format_value as _f
 from wstag.scapes.bank import SAMPLE_RATE, Recording, SoundBank, load_bank
 
 #: per-class metrics of `wstag experiments per-class` that the shift is set beside
@@ -145,10 +146,6 @@ def recording_shift_study(data_dir: Path, per_class_files: Sequence[Path], cache
                           "grounding": {c: {m: classes[c].get(m) for m in METRICS} for c in shift if c in classes}}
                    for name, classes in per_model.items()},
     }
-
-
-def _f(value: float | None, digits: int = 3) -> str:
-    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
 def _p(p: float | None) -> str:
